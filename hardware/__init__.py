@@ -1,0 +1,1 @@
+"""Layer: hardware. Empty until its issue lands."""

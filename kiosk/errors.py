@@ -1,0 +1,74 @@
+"""Layer: core. The one exception tree of the kiosk.
+
+::
+
+    KioskError
+    ├── ConfigError            invalid configuration value (names the key and the allowed values)
+    ├── UsageError             bad command-line input (exit status 2)
+    ├── PayloadError           a scanned payload was refused; carries a Reason and the detected Kind
+    ├── TrustListError         a trust list or signer certificate file could not be read
+    ├── DecodeError            an image could not be read or decoded at all
+    └── StoreError             the local record could not be written or read
+        ├── StorageFullError   the disk is full: the visit is "not recorded", nothing stored is lost
+        ├── OutOfServiceError  free space is below the configured floor
+        └── CorruptDatabaseError  the database failed its integrity check (it is moved aside)
+
+Library errors are translated at the boundary with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kiosk.model import Kind, Reason
+
+
+class KioskError(Exception):
+    """Root of every error the kiosk raises on purpose."""
+
+
+class ConfigError(KioskError):
+    """A configuration value is invalid. The message names the key and what is allowed."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"config {key}: {message}")
+        self.key = key
+
+
+class UsageError(KioskError):
+    """The command line was used wrongly."""
+
+
+class PayloadError(KioskError):
+    """A payload was refused. ``reason`` is machine-readable; ``kind`` is what it looked like."""
+
+    def __init__(self, reason: Reason, kind: Kind, detail: str = "") -> None:
+        super().__init__(f"{kind.value}: {reason.value}" + (f" ({detail})" if detail else ""))
+        self.reason = reason
+        self.kind = kind
+        self.detail = detail
+
+
+class TrustListError(KioskError):
+    """A trust list or certificate file is unreadable or malformed."""
+
+
+class DecodeError(KioskError):
+    """An image file could not be loaded or decoded."""
+
+
+class StoreError(KioskError):
+    """The local database could not be used."""
+
+
+class StorageFullError(StoreError):
+    """The disk is full; the visit was not recorded but nothing already stored was lost."""
+
+
+class OutOfServiceError(StoreError):
+    """Free disk space is below the configured floor; the kiosk must say "out of service"."""
+
+
+class CorruptDatabaseError(StoreError):
+    """The database failed its integrity check."""

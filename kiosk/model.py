@@ -1,0 +1,201 @@
+"""Layer: core. Frozen value objects and enums that cross layers.
+
+``Symbol`` (decoder output) → ``Credential`` (parser output) → ``Decision`` (policy output) → ``Visit``
+(what the store recorded). No raw dicts or ORM rows leave the core; the UI and adapters see only these.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+Point = tuple[float, float]
+Quad = tuple[Point, Point, Point, Point]
+
+
+class Kind(StrEnum):
+    """What a payload is."""
+
+    CCCD = "cccd"
+    QRQG = "qrqg"
+    BHYT = "bhyt"
+    DCC = "dcc"
+    LOCATION = "location"
+    UNKNOWN = "unknown"
+    MANUAL = "manual"
+
+
+class Reason(StrEnum):
+    """Machine-readable reason codes. The UI translates them, the log prints them, the record stores them."""
+
+    OK = "ok"
+    # text-level refusals (any kind)
+    EMPTY = "empty"
+    TOO_LONG = "too_long"
+    NOT_UTF8 = "not_utf8"
+    CONTROL_CHARS = "control_chars"
+    FORMULA_NAME = "formula_name"
+    # structure and semantics
+    MALFORMED = "malformed"
+    BAD_ID = "bad_id"
+    BAD_DATE = "bad_date"
+    BAD_SEX = "bad_sex"
+    LOCATION_CODE = "location_code"
+    UNKNOWN_FORMAT = "unknown_format"
+    # EU DCC verification
+    DCC_PREFIX = "dcc_prefix"
+    DCC_BASE45 = "dcc_base45"
+    DCC_COMPRESSION = "dcc_compression"
+    DCC_CBOR = "dcc_cbor"
+    DCC_UNKNOWN_KID = "dcc_unknown_kid"
+    DCC_BAD_ALGORITHM = "dcc_bad_algorithm"
+    DCC_SIGNATURE = "dcc_signature"
+    DCC_NOT_YET_VALID = "dcc_not_yet_valid"
+    DCC_EXPIRED = "dcc_expired"
+    DCC_KEY_USAGE = "dcc_key_usage"
+    DCC_INVALID_CONTENT = "dcc_invalid_content"
+    # access policy
+    DENY_LIST = "deny_list"
+    NOT_ON_ROSTER = "not_on_roster"
+    HEALTH_CERT_REQUIRED = "health_cert_required"
+    REPEAT = "repeat"
+    # recording
+    NOT_RECORDED = "not_recorded"
+    OUT_OF_SERVICE = "out_of_service"
+
+
+class Outcome(StrEnum):
+    """What the gate does."""
+
+    GRANTED = "granted"
+    REFUSED = "refused"
+    NEEDS_GUARD = "needs_guard"
+
+
+class Direction(StrEnum):
+    """Which way a gate counts visitors."""
+
+    IN = "in"
+    OUT = "out"
+    BOTH = "both"
+
+
+class PolicyMode(StrEnum):
+    """Access policy modes (see ``kiosk.policy``)."""
+
+    LOG = "log"
+    HEALTH = "health"
+    ALLOWLIST = "allowlist"
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    """One decoded QR symbol: text (UTF-8 decoded, lossless where possible), raw bytes and position."""
+
+    text: str
+    raw: bytes
+    quad: Quad
+    decoder: str = "zxing"
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """A parsed, validated identity or certificate. Holds only what the kiosk may keep or show.
+
+    ``identity_key`` is the stable string whose SHA-256 is the identity hash used by deny lists, rosters and
+    the repeat filter (``id:<12 digits>`` for a citizen ID wherever it appears, ``qid:…``, ``bhyt:…``, …).
+    """
+
+    kind: Kind
+    identity_key: str
+    id_number: str | None = None
+    name: str | None = None
+    birth_date: date | None = None  # used for checks only; never stored
+    is_health_certificate: bool = False
+    country: str | None = None
+    certificate_type: str | None = None  # DCC: "v", "t" or "r"
+    expires_at: datetime | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def identity_hash(self) -> str:
+        return identity_hash(self.identity_key)
+
+    def masked_subject(self) -> dict[str, str]:
+        """Fields safe to print or show on screen (``Nguyễn V. A``, ``••••1234``)."""
+        out: dict[str, str] = {}
+        if self.name:
+            out["name"] = mask_name(self.name)
+        if self.id_number:
+            out["id"] = mask_id(self.id_number)
+        if self.country:
+            out["country"] = self.country
+        if self.certificate_type:
+            out["certificate_type"] = self.certificate_type
+        if self.expires_at is not None:
+            out["expires_at"] = self.expires_at.isoformat()
+        return out
+
+
+def identity_hash(identity_key: str) -> str:
+    """SHA-256 hex of an identity key; the form in which the province pushes deny lists and rosters."""
+    return hashlib.sha256(identity_key.encode("utf-8")).hexdigest()
+
+
+def mask_name(name: str) -> str:
+    """``Nguyễn Văn An`` → ``Nguyễn V. A``: the family name in full, initials for the rest."""
+    parts = name.split()
+    if len(parts) <= 1:
+        return name[:1] + "." if name else ""
+    middle = [p[0] + "." for p in parts[1:-1]]
+    return " ".join([parts[0], *middle, parts[-1][0]])
+
+
+def mask_id(number: str) -> str:
+    """Keep the last four characters only: ``046090001234`` → ``••••1234``."""
+    return "••••" + number[-4:]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The access decision for one credential (or a refused payload)."""
+
+    outcome: Outcome
+    reason: Reason
+    kind: Kind
+    credential: Credential | None = None
+    repeat: bool = False  # the same code again within the repeat window: not a second visit
+
+
+@dataclass(frozen=True, slots=True)
+class ClockReading:
+    """Everything the record keeps about when something happened (a Pi has no battery clock)."""
+
+    wall: datetime  # timezone-aware
+    synchronised: bool
+    boot_id: str
+    monotonic_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """One recorded visit, as stored. Minimised: never the address, the raw payload or health details."""
+
+    uuid: str
+    seq: int
+    device_id: str
+    location_code: str
+    kind: Kind
+    identity_hash: str | None
+    id_number: str | None
+    name: str | None
+    direction: Direction
+    outcome: Outcome
+    reason: Reason
+    at: ClockReading
+    privacy_notice_version: str
+    manual: bool = False
+    uploaded: bool = False
+    warnings: tuple[str, ...] = field(default=())

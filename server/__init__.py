@@ -1,0 +1,1 @@
+"""Layer: server. Empty until its issue lands."""

@@ -1,0 +1,1 @@
+"""Layer: ui. Empty until its issue lands."""
