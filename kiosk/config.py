@@ -1,0 +1,223 @@
+"""Layer: core. The one frozen, typed configuration tree and its loader.
+
+Precedence, lowest first: defaults in code → a TOML file (``--config``, else ``$KIOSK_CONFIG``, else
+``/etc/kiosk/kiosk.toml`` if it exists) → ``KIOSK_<SECTION>_<KEY>`` environment variables → command-line
+overrides (``section.key=value``). Invalid values stop start-up with a ``ConfigError`` that names the key
+and the allowed values. The tree is passed in explicitly; there is no global settings object.
+Secrets (device token, admin PIN hash) do not live here: they go in a separate root-only file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from kiosk.errors import ConfigError
+from kiosk.model import Direction, PolicyMode
+
+SYSTEM_CONFIG = Path("/etc/kiosk/kiosk.toml")
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+@dataclass(frozen=True, slots=True)
+class LocationConfig:
+    """The premises this kiosk guards (shown on screen and sent with every record)."""
+
+    code: str = "DEMO-0001"
+    name: str = "Văn phòng thử nghiệm"
+    address: str = ""
+    district: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceConfig:
+    id: str = "kiosk-dev"
+    direction: Direction = Direction.IN
+    privacy_notice_version: str = "2026-01"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyConfig:
+    mode: PolicyMode = PolicyMode.LOG
+    #: The same code shown again within this many seconds is not a second visit.
+    repeat_window_s: float = 30.0
+    #: JSON file of identity hashes pushed by the province (people who must not enter).
+    deny_list: Path | None = None
+    #: JSON file of identity hashes of the staff/roster (used by ``allowlist`` mode).
+    roster: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionConfig:
+    #: Uploaded visits are purged from the kiosk this many days after they happened.
+    days: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    database: Path = Path("/var/lib/kiosk/kiosk.db")
+    #: Below this much free disk space the kiosk says "out of service" instead of half-working.
+    min_free_mb: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class DecoderConfig:
+    #: Run the slower fallbacks when a code seems present but the fast path failed.
+    fallbacks: bool = True
+    #: Use pyzbar as one more fallback when it is installed.
+    pyzbar: bool = True
+    #: Folder with the WeChat QR model files (benchmarking only; needs opencv-contrib 4.x).
+    wechat_model_dir: Path | None = None
+    #: Upper bound on fallback work for one frame, so a hard frame cannot stall the gate.
+    fallback_budget_ms: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class DccConfig:
+    #: JSON trust list of signer certificates (country, kid, DER base64); verification is offline.
+    trust_list: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    location: LocationConfig = field(default_factory=LocationConfig)
+    device: DeviceConfig = field(default_factory=DeviceConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    decoder: DecoderConfig = field(default_factory=DecoderConfig)
+    dcc: DccConfig = field(default_factory=DccConfig)
+
+
+def load_config(
+    path: Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, str] | None = None,
+) -> Config:
+    """Build the config tree. ``environ`` is passed in (the CLI gives ``os.environ``)."""
+    env = dict(environ or {})
+    merged: dict[str, dict[str, Any]] = {}
+    source = path or (Path(env["KIOSK_CONFIG"]) if env.get("KIOSK_CONFIG") else None)
+    if source is None and SYSTEM_CONFIG.is_file():
+        source = SYSTEM_CONFIG
+    if source is not None:
+        _merge(merged, _read_toml(source), origin=str(source))
+    sections = {f.name for f in dataclasses.fields(Config)}
+    for name, value in env.items():
+        if not name.startswith("KIOSK_") or name == "KIOSK_CONFIG":
+            continue
+        section, _, key = name[len("KIOSK_") :].lower().partition("_")
+        if section in sections and key:
+            merged.setdefault(section, {})[key] = value
+    for dotted, value in (overrides or {}).items():
+        section, dot, key = dotted.partition(".")
+        if not dot or not key:
+            raise ConfigError(dotted, "an override must look like section.key=value")
+        merged.setdefault(section, {})[key] = value
+    config = _build(Config, merged, "")
+    _validate(config)
+    return config
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError("--config", f"file {path} does not exist") from exc
+    except OSError as exc:
+        raise ConfigError("--config", f"cannot read {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("--config", f"{path} is not valid TOML: {exc}") from exc
+
+
+def _merge(into: dict[str, dict[str, Any]], data: Mapping[str, Any], origin: str) -> None:
+    for section, values in data.items():
+        if not isinstance(values, Mapping):
+            raise ConfigError(section, f"must be a [{section}] table in {origin}")
+        into.setdefault(section, {}).update(values)
+
+
+def _build(cls: type[Any], data: Mapping[str, Any], prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in known:
+            allowed = ", ".join(sorted(known))
+            raise ConfigError(prefix + key, f"unknown key; allowed keys: {allowed}")
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        hint = hints[name]
+        key = prefix + name
+        if dataclasses.is_dataclass(hint):
+            if not isinstance(value, Mapping):
+                raise ConfigError(key, "must be a table")
+            kwargs[name] = _build(hint, value, key + ".")  # type: ignore[arg-type]
+        else:
+            kwargs[name] = _convert(key, value, hint)
+    return cls(**kwargs)
+
+
+def _convert(key: str, value: Any, hint: Any) -> Any:
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in args:
+        if value in ("", None):
+            return None
+        (hint,) = (a for a in args if a is not type(None))
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        allowed = [m.value for m in hint]
+        if isinstance(value, str) and value.lower() in allowed:
+            return hint(value.lower())
+        raise ConfigError(key, f"{value!r} is not allowed; allowed values: {', '.join(allowed)}")
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on", "false", "0", "no", "off"):
+            return value.lower() in ("true", "1", "yes", "on")
+        raise ConfigError(key, f"{value!r} is not allowed; allowed values: true, false")
+    if hint in (int, float):
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            return hint(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(key, f"{value!r} is not a number") from exc
+    if hint is Path:
+        if not isinstance(value, str) or not value:
+            raise ConfigError(key, f"{value!r} is not a file path")
+        return Path(value).expanduser()
+    if hint is str:
+        if not isinstance(value, (str, int)):
+            raise ConfigError(key, f"{value!r} is not text")
+        return str(value)
+    raise ConfigError(key, f"unsupported type {hint}")  # pragma: no cover - a programming error
+
+
+def _validate(config: Config) -> None:
+    if not _CODE.fullmatch(config.location.code):
+        raise ConfigError(
+            "location.code", "1-64 letters, digits, '-', '_' or '.', starting with a letter or digit"
+        )
+    if not config.location.name.strip():
+        raise ConfigError("location.name", "must not be empty (it is shown on screen)")
+    if not _CODE.fullmatch(config.device.id):
+        raise ConfigError("device.id", "1-64 letters, digits, '-', '_' or '.'")
+    if not 0 <= config.policy.repeat_window_s <= 3600:
+        raise ConfigError("policy.repeat_window_s", "must be between 0 and 3600 seconds")
+    if not 1 <= config.retention.days <= 3650:
+        raise ConfigError("retention.days", "must be between 1 and 3650")
+    if config.store.min_free_mb < 0:
+        raise ConfigError("store.min_free_mb", "must be 0 or more")
+    if not 0 < config.decoder.fallback_budget_ms <= 1000:
+        raise ConfigError("decoder.fallback_budget_ms", "must be above 0 and at most 1000")
+    if config.policy.mode is PolicyMode.ALLOWLIST and config.policy.roster is None:
+        raise ConfigError("policy.roster", "allowlist mode needs a roster file")
