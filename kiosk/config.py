@@ -20,6 +20,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from kiosk.decode import DecoderOptions
 from kiosk.errors import ConfigError
 from kiosk.model import Direction, PolicyMode
 
@@ -69,18 +70,6 @@ class StoreConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class DecoderConfig:
-    #: Run the slower fallbacks when a code seems present but the fast path failed.
-    fallbacks: bool = True
-    #: Use pyzbar as one more fallback when it is installed.
-    pyzbar: bool = True
-    #: Folder with the WeChat QR model files (benchmarking only; needs opencv-contrib 4.x).
-    wechat_model_dir: Path | None = None
-    #: Upper bound on fallback work for one frame, so a hard frame cannot stall the gate.
-    fallback_budget_ms: float = 60.0
-
-
-@dataclass(frozen=True, slots=True)
 class DccConfig:
     #: JSON trust list of signer certificates (country, kid, DER base64); verification is offline.
     trust_list: Path | None = None
@@ -93,7 +82,7 @@ class Config:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
-    decoder: DecoderConfig = field(default_factory=DecoderConfig)
+    decoder: DecoderOptions = field(default_factory=DecoderOptions)
     dcc: DccConfig = field(default_factory=DccConfig)
 
 
@@ -217,7 +206,7 @@ def _validate(config: Config) -> None:
         raise ConfigError("retention.days", "must be between 1 and 3650")
     if config.store.min_free_mb < 0:
         raise ConfigError("store.min_free_mb", "must be 0 or more")
-    if not 0 < config.decoder.fallback_budget_ms <= 1000:
-        raise ConfigError("decoder.fallback_budget_ms", "must be above 0 and at most 1000")
+    if not 0 < config.decoder.max_fallback_ms <= 1000:
+        raise ConfigError("decoder.max_fallback_ms", "must be above 0 and at most 1000")
     if config.policy.mode is PolicyMode.ALLOWLIST and config.policy.roster is None:
         raise ConfigError("policy.roster", "allowlist mode needs a roster file")

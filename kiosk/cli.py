@@ -1,0 +1,419 @@
+"""Layer: core (composition root for the command line). ``kiosk`` and its subcommands.
+
+Operators and our own checks script against these exact forms, so their output is stable:
+
+- ``kiosk decode IMAGE...``   one JSON object per image: image, symbols (text, bytes_hex, quad), ms
+- ``kiosk verify [--trust-cert FILE]... [--trust-list FILE] [--at ISO8601] [PAYLOAD | -]``
+  one JSON object: kind, ok, reason, subject (masked), warnings; exit 0 ok, 1 refused, 2 usage error
+- ``kiosk scan IMAGE...``     the whole pipeline with a one-line verdict per image
+- ``kiosk visits``            recorded visits
+- ``kiosk export --from DATE --to DATE --format csv|xlsx``
+- ``kiosk demo``              the pipeline on generated codes of every kind
+
+Every command has ``--help``; bad input gives a one-line reason and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kiosk import __version__
+from kiosk.config import Config, load_config
+from kiosk.errors import ConfigError, KioskError, PayloadError, UsageError
+
+if TYPE_CHECKING:
+    from kiosk.pipeline import ScanPipeline, Verdict
+    from kiosk.payloads.trust import TrustList
+    from kiosk.store import Store
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's own usage errors: one line, exit 2
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("configuration")
+    group.add_argument("--config", type=Path, help="TOML config file (default: $KIOSK_CONFIG or /etc/kiosk/kiosk.toml)")
+    group.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override one config value, e.g. --set policy.mode=health (repeatable)",
+    )
+    group.add_argument("--db", type=Path, help="visit database file (same as --set store.database=PATH)")
+    group.add_argument("-v", "--verbose", action="store_true", help="log what happens on standard error")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = _Parser(prog="kiosk", description="QR gate kiosk: decode, verify, scan and record visits.")
+    parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("decode", parents=[common], help="decode QR codes in image files (JSON lines)")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+
+    p = sub.add_parser("verify", parents=[common], help="parse and verify one payload (JSON)")
+    p.add_argument("payload", nargs="?", metavar="PAYLOAD", help="payload text, or - to read raw bytes from stdin")
+    p.add_argument("--trust-cert", action="append", default=[], type=Path, metavar="FILE",
+                   help="a DCC signer certificate (PEM, DER or base64 DER); repeatable")
+    p.add_argument("--trust-list", type=Path, metavar="FILE", help="a JSON trust list of signer certificates")
+    p.add_argument("--at", metavar="ISO8601", help="check validity at this moment (default: now)")
+
+    p = sub.add_parser("scan", parents=[common], help="decode, verify, decide and record images")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--direction", choices=["in", "out"], help="record as entering or leaving")
+
+    p = sub.add_parser("visits", parents=[common], help="list recorded visits, newest first")
+    p.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+    p.add_argument("--json", action="store_true", help="one JSON object per visit")
+
+    p = sub.add_parser("export", parents=[common], help="export visits of a date range to CSV or Excel")
+    p.add_argument("--from", dest="date_from", required=True, metavar="DATE", help="first day, YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", required=True, metavar="DATE", help="last day, YYYY-MM-DD")
+    p.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+    p.add_argument("--output", "-o", type=Path, help="file to write (default visits-FROM-TO.FORMAT)")
+
+    p = sub.add_parser("demo", parents=[common], help="run the pipeline on generated codes of every kind")
+    p.add_argument("--keep-db", action="store_true", help="record into the configured database, not a temporary one")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        logging.basicConfig(
+            level=logging.INFO if args.verbose else logging.WARNING,
+            format="kiosk: %(levelname)s %(name)s: %(message)s",
+        )
+        handler = _COMMANDS[args.command]
+        return handler(args)
+    except (UsageError, ConfigError) as exc:
+        print(f"kiosk: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KioskError as exc:
+        print(f"kiosk: error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # never a traceback for an operator; -v shows it in the log
+        logging.getLogger("kiosk").debug("unexpected error", exc_info=True)
+        print(f"kiosk: internal error: {type(exc).__name__}: {exc} (run with -v for details)", file=sys.stderr)
+        return EXIT_REFUSED
+
+
+# -- helpers ------------------------------------------------------------------------------------------
+
+
+def _config(args: argparse.Namespace) -> Config:
+    overrides: dict[str, str] = {}
+    for item in args.set:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise UsageError(f"--set {item!r}: expected SECTION.KEY=VALUE")
+        overrides[key.strip()] = value
+    if args.db is not None:
+        overrides["store.database"] = str(args.db)
+    return load_config(args.config, environ=os.environ, overrides=overrides)
+
+
+def _open_store(config: Config, path: Path | None = None) -> Store:
+    from kiosk.store import Store  # noqa: PLC0415
+
+    return Store.open(
+        path or config.store.database,
+        device_id=config.device.id,
+        location_code=config.location.code,
+        privacy_notice_version=config.device.privacy_notice_version,
+        min_free_mb=config.store.min_free_mb,
+    )
+
+
+def _trust(config: Config) -> TrustList:
+    from kiosk.payloads.trust import TrustList  # noqa: PLC0415
+
+    if config.dcc.trust_list is None:
+        return TrustList.empty()
+    return TrustList.from_json_file(config.dcc.trust_list)
+
+
+def _pipeline(config: Config, store: Store, trust: TrustList, direction: str | None = None,
+              deny: frozenset[str] = frozenset()) -> ScanPipeline:
+    from kiosk.decode import Decoder  # noqa: PLC0415
+    from kiosk.hashlist import load_hash_list  # noqa: PLC0415
+    from kiosk.model import Direction  # noqa: PLC0415
+    from kiosk.pipeline import ScanPipeline  # noqa: PLC0415
+
+    policy = config.policy
+    if policy.deny_list is not None:
+        deny = deny | load_hash_list(policy.deny_list, "policy.deny_list")
+    roster = load_hash_list(policy.roster, "policy.roster") if policy.roster else frozenset()
+    return ScanPipeline(
+        store=store,
+        policy=policy,
+        direction=Direction(direction) if direction else config.device.direction,
+        trust=trust,
+        deny=deny,
+        roster=roster,
+        decode=Decoder(config.decoder).decode,
+    )
+
+
+def _parse_moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(f"--at {text!r}: expected an ISO 8601 time such as 2022-02-09T10:00:00+07:00") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _parse_day(flag: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(f"{flag} {text!r}: expected a date as YYYY-MM-DD") from exc
+
+
+def _jsonl(obj: object) -> None:
+    print(json.dumps(obj, ensure_ascii=False), flush=True)
+
+
+def verdict_line(verdict: Verdict) -> str:
+    """One human line for a verdict: outcome, kind, masked subject, reason, recording."""
+    decision = verdict.decision
+    parts = [verdict.outcome.value.upper(), decision.kind.value]
+    if decision.credential is not None:
+        parts.extend(decision.credential.masked_subject().get(k, "") for k in ("name", "id"))
+    parts.append(f"({verdict.reason.value})")
+    if verdict.visit is not None:
+        parts.append(f"recorded #{verdict.visit.seq}")
+    elif verdict.not_recorded is not None:
+        parts.append(f"not recorded: {verdict.not_recorded.value}")
+    return " ".join(p for p in parts if p)
+
+
+# -- commands -----------------------------------------------------------------------------------------
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    from kiosk.decode import Decoder, load_gray  # noqa: PLC0415
+
+    config = _config(args)
+    status = EXIT_OK
+    with Decoder(config.decoder) as decoder:
+        for image in args.images:
+            try:
+                gray = load_gray(image)
+            except KioskError as exc:
+                print(f"kiosk: {exc}", file=sys.stderr)
+                _jsonl({"image": image, "symbols": [], "ms": 0.0, "error": str(exc)})
+                status = EXIT_REFUSED
+                continue
+            start = time.perf_counter()
+            symbols = decoder.decode(gray)
+            elapsed_ms = (time.perf_counter() - start) * 1000
+            _jsonl(
+                {
+                    "image": image,
+                    "symbols": [
+                        {"text": s.text, "bytes_hex": s.raw.hex(), "quad": [list(p) for p in s.quad]}
+                        for s in symbols
+                    ],
+                    "ms": round(elapsed_ms, 3),
+                }
+            )
+    return status
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from kiosk.payloads import parse  # noqa: PLC0415
+    from kiosk.payloads.trust import TrustList  # noqa: PLC0415
+
+    if args.payload is None:
+        raise UsageError("give a PAYLOAD, or - to read it from standard input")
+    raw = sys.stdin.buffer.read() if args.payload == "-" else os.fsencode(args.payload)
+    now = _parse_moment(args.at) if args.at else datetime.now(UTC)
+    trust = TrustList.empty()
+    if args.trust_cert:
+        trust = trust + TrustList.from_certificate_files(args.trust_cert)
+    if args.trust_list:
+        trust = trust + TrustList.from_json_file(args.trust_list)
+    if not args.trust_cert and not args.trust_list:
+        trust = _trust(_config(args))
+    try:
+        credential = parse(raw, now=now, trust=trust)
+    except PayloadError as exc:
+        _jsonl({"kind": exc.kind.value, "ok": False, "reason": exc.reason.value, "subject": {}, "warnings": []})
+        return EXIT_REFUSED
+    _jsonl(
+        {
+            "kind": credential.kind.value,
+            "ok": True,
+            "reason": "ok",
+            "subject": credential.masked_subject(),
+            "warnings": list(credential.warnings),
+        }
+    )
+    return EXIT_OK
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from kiosk.clock import SystemClock  # noqa: PLC0415
+    from kiosk.decode import load_gray  # noqa: PLC0415
+
+    config = _config(args)
+    clock = SystemClock()
+    status = EXIT_OK
+    with _open_store(config) as store:
+        if store.recovered_from is not None:
+            print(f"kiosk: the database was damaged and moved aside to {store.recovered_from}", file=sys.stderr)
+        pipeline = _pipeline(config, store, _trust(config), args.direction)
+        for image in args.images:
+            try:
+                gray = load_gray(image)
+            except KioskError as exc:
+                print(f"{image}: ERROR {exc}")
+                status = EXIT_REFUSED
+                continue
+            verdicts = pipeline.handle_frame(gray, clock.now())
+            if not verdicts:
+                print(f"{image}: NO CODE (hold the code flat, closer and without glare)")
+                status = EXIT_REFUSED
+            for verdict in verdicts:
+                print(f"{image}: {verdict_line(verdict)}")
+                if not verdict.ok:
+                    status = EXIT_REFUSED
+    return status
+
+
+def _visit_json(v: Any) -> dict[str, object]:
+    from kiosk.model import mask_id, mask_name  # noqa: PLC0415
+
+    return {
+        "seq": v.seq,
+        "uuid": v.uuid,
+        "time": v.at.wall.isoformat(),
+        "clock_synchronised": v.at.synchronised,
+        "direction": v.direction.value,
+        "kind": v.kind.value,
+        "name": mask_name(v.name) if v.name else None,
+        "id": mask_id(v.id_number) if v.id_number else None,
+        "outcome": v.outcome.value,
+        "reason": v.reason.value,
+        "manual": v.manual,
+        "uploaded": v.uploaded,
+    }
+
+
+def cmd_visits(args: argparse.Namespace) -> int:
+    from kiosk.export import VIETNAM_TIME  # noqa: PLC0415
+
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    config = _config(args)
+    if not config.store.database.exists():
+        raise UsageError(f"no visit database at {config.store.database} (set --db or store.database)")
+    with _open_store(config) as store:
+        visits = store.visits(limit=args.limit)
+    for v in visits:
+        row = _visit_json(v)
+        if args.json:
+            _jsonl(row)
+        else:
+            when = v.at.wall.astimezone(VIETNAM_TIME).strftime("%Y-%m-%d %H:%M:%S")
+            who = " ".join(str(row[k]) for k in ("name", "id") if row[k])
+            print(f"#{v.seq:<6} {when} {v.direction.value:<3} {v.outcome.value:<11} {v.kind.value:<8} "
+                  f"{who} ({v.reason.value}){' [not uploaded]' if not v.uploaded else ''}")
+    if not visits and not args.json:
+        print("no visits recorded yet")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from kiosk.export import VIETNAM_TIME, export_visits  # noqa: PLC0415
+
+    first = _parse_day("--from", args.date_from)
+    last = _parse_day("--to", args.date_to)
+    if last < first:
+        raise UsageError("--to is before --from")
+    config = _config(args)
+    if not config.store.database.exists():
+        raise UsageError(f"no visit database at {config.store.database} (set --db or store.database)")
+    since = datetime.combine(first, datetime.min.time(), VIETNAM_TIME)
+    until = datetime.combine(last + timedelta(days=1), datetime.min.time(), VIETNAM_TIME)
+    output = args.output or Path(f"visits-{first}-{last}.{args.format}")
+    with _open_store(config) as store:
+        visits = store.visits(since=since, until=until)
+    try:
+        count = export_visits(visits, output, args.format)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror}") from exc
+    print(f"exported {count} visits from {first} to {last} to {output}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from kiosk.clock import SystemClock  # noqa: PLC0415
+    from kiosk.demo import DemoSigner, demo_cases, demo_deny_list, render_code  # noqa: PLC0415
+    from kiosk.payloads.trust import Signer, TrustList  # noqa: PLC0415
+
+    config = _config(args)
+    clock = SystemClock()
+    now = clock.now().wall
+    signer = DemoSigner.create(now)
+    trust = TrustList.from_signers([Signer.from_der(signer.certificate_der, country="VN")])
+    with tempfile.TemporaryDirectory(prefix="kiosk-demo-") as tmp:
+        path = None if args.keep_db else Path(tmp) / "demo.db"
+        with _open_store(config, path) as store:
+            pipeline = _pipeline(config, store, trust, deny=demo_deny_list())
+            print(f"Kiosk demo at {config.location.name} ({config.location.code}), "
+                  f"policy {config.policy.mode.value}, database {store.path}")
+            matched = 0
+            cases = demo_cases(signer, now)
+            for i, case in enumerate(cases, 1):
+                frame = render_code(case.payload, case.style, seed=i)
+                start = time.perf_counter()
+                verdicts = pipeline.handle_frame(frame, clock.now())
+                ms = (time.perf_counter() - start) * 1000
+                line = "; ".join(verdict_line(v) for v in verdicts) or "NO CODE READ"
+                good = bool(verdicts) and all(
+                    v.outcome is case.expect and v.reason is case.expect_reason
+                    and (v.visit is not None) == case.expect_recorded
+                    for v in verdicts
+                )
+                matched += good
+                print(f"{i:2}. {case.label:<44} [{case.style:<7}] {line}  {ms:.0f} ms{'' if good else '  <-- UNEXPECTED'}")
+            print(f"{matched}/{len(cases)} verdicts as expected; {store.backlog()} visits waiting for upload")
+    return EXIT_OK if matched == len(cases) else EXIT_REFUSED
+
+
+_COMMANDS = {
+    "decode": cmd_decode,
+    "verify": cmd_verify,
+    "scan": cmd_scan,
+    "visits": cmd_visits,
+    "export": cmd_export,
+    "demo": cmd_demo,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Layer: core. Export recorded visits to CSV or Excel for the office administrator.
+
+Times are shown in Vietnam time (UTC+7, no daylight saving). Text cells that a spreadsheet would run as
+a formula are prefixed with an apostrophe, even though the parsers already refuse such names: an export
+is the last line of defence for anything a future record kind lets through.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from datetime import timedelta, timezone
+from pathlib import Path
+
+from kiosk.model import Visit
+
+VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
+COLUMNS = (
+    "seq",
+    "time",
+    "direction",
+    "kind",
+    "id_number",
+    "name",
+    "outcome",
+    "reason",
+    "manual",
+    "clock_synchronised",
+    "location",
+    "device",
+    "uploaded",
+    "uuid",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def visit_row(visit: Visit) -> list[str | int | bool]:
+    return [
+        visit.seq,
+        visit.at.wall.astimezone(VIETNAM_TIME).strftime("%Y-%m-%d %H:%M:%S"),
+        visit.direction.value,
+        visit.kind.value,
+        visit.id_number or "",
+        visit.name or "",
+        visit.outcome.value,
+        visit.reason.value,
+        visit.manual,
+        visit.at.synchronised,
+        visit.location_code,
+        visit.device_id,
+        visit.uploaded,
+        visit.uuid,
+    ]
+
+
+def _safe(value: str | int | bool) -> str | int | bool:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def export_visits(visits: Iterable[Visit], path: Path, fmt: str) -> int:
+    """Write ``visits`` (oldest first) to ``path`` as ``csv`` or ``xlsx``; return the row count."""
+    rows = [[_safe(v) for v in visit_row(visit)] for visit in sorted(visits, key=lambda v: v.seq)]
+    if fmt == "csv":
+        _write_csv(path, rows)
+    elif fmt == "xlsx":
+        _write_xlsx(path, rows)
+    else:
+        raise ValueError(f"unknown export format {fmt!r}")
+    return len(rows)
+
+
+def _write_csv(path: Path, rows: Sequence[Sequence[object]]) -> None:
+    # UTF-8 with a BOM so that Excel on Windows shows Vietnamese names correctly when double-clicked.
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(COLUMNS)
+        writer.writerows(rows)
+
+
+def _write_xlsx(path: Path, rows: Sequence[Sequence[object]]) -> None:
+    from openpyxl import Workbook  # noqa: PLC0415 - only the export needs it
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("visits")
+    sheet.append(list(COLUMNS))
+    for row in rows:
+        sheet.append(list(row))
+    book.save(path)

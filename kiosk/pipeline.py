@@ -1,0 +1,114 @@
+"""Layer: core. The scan pipeline: payload (or grayscale frame) → parse → decide → record → verdict.
+
+Used by ``kiosk scan``, the demo, and (later) the camera scan loop and the touchscreen app. The pipeline
+never raises for a bad payload or a storage fault: every outcome is a ``Verdict`` the gate can act on.
+Methods are called from whichever single thread owns the pipeline (the scan worker); it is not shared.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from kiosk.config import PolicyConfig
+from kiosk.errors import OutOfServiceError, PayloadError, StorageFullError, StoreError
+from kiosk.model import ClockReading, Decision, Direction, Outcome, Reason, Symbol, Visit
+from kiosk.payloads import parse
+from kiosk.policy import LocalState, decide
+
+if TYPE_CHECKING:
+    from kiosk.payloads.trust import TrustList
+    from kiosk.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What happened to one scanned code: the decision, and whether (and as what) it was recorded."""
+
+    decision: Decision
+    visit: Visit | None
+    #: why it was not recorded (``repeat``, ``not_recorded``, ``out_of_service``), None when recorded
+    not_recorded: Reason | None = None
+    symbol: Symbol | None = None
+
+    @property
+    def outcome(self) -> Outcome:
+        # A kiosk that cannot record is out of service: it must not open the gate half-working.
+        if self.not_recorded is Reason.OUT_OF_SERVICE:
+            return Outcome.REFUSED
+        return self.decision.outcome
+
+    @property
+    def reason(self) -> Reason:
+        if self.not_recorded is Reason.OUT_OF_SERVICE:
+            return Reason.OUT_OF_SERVICE
+        return self.decision.reason
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.GRANTED
+
+
+class ScanPipeline:
+    """Parse, decide and record. ``decode`` turns a grayscale frame into symbols (the Decoder)."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        policy: PolicyConfig,
+        direction: Direction,
+        trust: TrustList | None = None,
+        deny: frozenset[str] = frozenset(),
+        roster: frozenset[str] = frozenset(),
+        decode: Callable[[np.ndarray], list[Symbol]] | None = None,
+    ) -> None:
+        self._store = store
+        self._policy = policy
+        self._trust = trust
+        self._deny = deny
+        self._roster = roster
+        self._decode = decode
+        self._last_seen: dict[str, float] = {}
+        self.direction = Direction.IN if direction is Direction.BOTH else direction
+
+    def handle_frame(self, gray: np.ndarray, at: ClockReading) -> list[Verdict]:
+        """Decode a frame and handle every symbol in it."""
+        if self._decode is None:
+            raise RuntimeError("this pipeline was built without a decoder")
+        return [self.handle_payload(s.raw, at, symbol=s) for s in self._decode(gray)]
+
+    def handle_payload(
+        self, payload: bytes | str, at: ClockReading, *, symbol: Symbol | None = None
+    ) -> Verdict:
+        try:
+            credential = parse(payload, now=at.wall, trust=self._trust)
+        except PayloadError as exc:
+            decision = decide(exc, self._state(), at, self._policy)
+        else:
+            decision = decide(credential, self._state(), at, self._policy)
+        if decision.repeat:
+            return Verdict(decision, None, Reason.REPEAT, symbol)
+        try:
+            visit = self._store.record(decision, at=at, direction=self.direction)
+        except OutOfServiceError:
+            log.error("out of service: free disk space is below the floor; visit not recorded")
+            return Verdict(decision, None, Reason.OUT_OF_SERVICE, symbol)
+        except StorageFullError:
+            log.error("disk full: visit not recorded (stored visits are intact)")
+            return Verdict(decision, None, Reason.NOT_RECORDED, symbol)
+        except StoreError as exc:
+            log.error("visit not recorded: %s", exc)
+            return Verdict(decision, None, Reason.NOT_RECORDED, symbol)
+        if decision.credential is not None:
+            self._last_seen[decision.credential.identity_hash] = at.monotonic_s
+        return Verdict(decision, visit, None, symbol)
+
+    def _state(self) -> LocalState:
+        return LocalState(deny=self._deny, roster=self._roster, last_seen=self._last_seen)
