@@ -1,0 +1,19 @@
+# The two commands a newcomer needs (both set themselves up first):
+#   make demo   run the kiosk pipeline on generated codes of every kind
+#   make test   lint, type-check, import contracts and the whole test suite
+.PHONY: demo test setup soak bench
+
+demo: setup
+	.venv/bin/kiosk demo
+
+test:
+	scripts/test
+
+setup:
+	scripts/bootstrap
+
+soak: setup
+	KIOSK_SOAK=1 KIOSK_CRASH_CYCLES=1000 .venv/bin/python -m pytest -m slow
+
+bench: setup
+	.venv/bin/python bench/decode.py --markdown docs/benchmarks.md
