@@ -32,8 +32,8 @@ from kiosk.config import Config, load_config
 from kiosk.errors import ConfigError, KioskError, PayloadError, UsageError
 
 if TYPE_CHECKING:
-    from kiosk.pipeline import ScanPipeline, Verdict
     from kiosk.payloads.trust import TrustList
+    from kiosk.pipeline import ScanPipeline, Verdict
     from kiosk.store import Store
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
@@ -44,10 +44,14 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def _common() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+def _common() -> _Parser:
+    common = _Parser(add_help=False)
     group = common.add_argument_group("configuration")
-    group.add_argument("--config", type=Path, help="TOML config file (default: $KIOSK_CONFIG or /etc/kiosk/kiosk.toml)")
+    group.add_argument(
+        "--config",
+        type=Path,
+        help="TOML config file (default: $KIOSK_CONFIG or /etc/kiosk/kiosk.toml)",
+    )
     group.add_argument(
         "--set",
         action="append",
@@ -71,9 +75,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+", metavar="IMAGE")
 
     p = sub.add_parser("verify", parents=[common], help="parse and verify one payload (JSON)")
-    p.add_argument("payload", nargs="?", metavar="PAYLOAD", help="payload text, or - to read raw bytes from stdin")
-    p.add_argument("--trust-cert", action="append", default=[], type=Path, metavar="FILE",
-                   help="a DCC signer certificate (PEM, DER or base64 DER); repeatable")
+    p.add_argument(
+        "payload",
+        nargs="?",
+        metavar="PAYLOAD",
+        help="payload text, or - to read raw bytes from stdin",
+    )
+    p.add_argument(
+        "--trust-cert",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="a DCC signer certificate (PEM, DER or base64 DER); repeatable",
+    )
     p.add_argument("--trust-list", type=Path, metavar="FILE", help="a JSON trust list of signer certificates")
     p.add_argument("--at", metavar="ISO8601", help="check validity at this moment (default: now)")
 
@@ -92,7 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", type=Path, help="file to write (default visits-FROM-TO.FORMAT)")
 
     p = sub.add_parser("demo", parents=[common], help="run the pipeline on generated codes of every kind")
-    p.add_argument("--keep-db", action="store_true", help="record into the configured database, not a temporary one")
+    p.add_argument(
+        "--keep-db",
+        action="store_true",
+        help="record into the configured database, not a temporary one",
+    )
     return parser
 
 
@@ -117,7 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except Exception as exc:  # never a traceback for an operator; -v shows it in the log
         logging.getLogger("kiosk").debug("unexpected error", exc_info=True)
-        print(f"kiosk: internal error: {type(exc).__name__}: {exc} (run with -v for details)", file=sys.stderr)
+        print(
+            f"kiosk: internal error: {type(exc).__name__}: {exc} (run with -v for details)",
+            file=sys.stderr,
+        )
         return EXIT_REFUSED
 
 
@@ -156,8 +178,13 @@ def _trust(config: Config) -> TrustList:
     return TrustList.from_json_file(config.dcc.trust_list)
 
 
-def _pipeline(config: Config, store: Store, trust: TrustList, direction: str | None = None,
-              deny: frozenset[str] = frozenset()) -> ScanPipeline:
+def _pipeline(
+    config: Config,
+    store: Store,
+    trust: TrustList,
+    direction: str | None = None,
+    deny: frozenset[str] = frozenset(),
+) -> ScanPipeline:
     from kiosk.decode import Decoder  # noqa: PLC0415
     from kiosk.hashlist import load_hash_list  # noqa: PLC0415
     from kiosk.model import Direction  # noqa: PLC0415
@@ -182,7 +209,9 @@ def _parse_moment(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise UsageError(f"--at {text!r}: expected an ISO 8601 time such as 2022-02-09T10:00:00+07:00") from exc
+        raise UsageError(
+            f"--at {text!r}: expected an ISO 8601 time such as 2022-02-09T10:00:00+07:00"
+        ) from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -235,7 +264,11 @@ def cmd_decode(args: argparse.Namespace) -> int:
                 {
                     "image": image,
                     "symbols": [
-                        {"text": s.text, "bytes_hex": s.raw.hex(), "quad": [list(p) for p in s.quad]}
+                        {
+                            "text": s.text,
+                            "bytes_hex": s.raw.hex(),
+                            "quad": [list(p) for p in s.quad],
+                        }
                         for s in symbols
                     ],
                     "ms": round(elapsed_ms, 3),
@@ -262,7 +295,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     try:
         credential = parse(raw, now=now, trust=trust)
     except PayloadError as exc:
-        _jsonl({"kind": exc.kind.value, "ok": False, "reason": exc.reason.value, "subject": {}, "warnings": []})
+        _jsonl(
+            {
+                "kind": exc.kind.value,
+                "ok": False,
+                "reason": exc.reason.value,
+                "subject": {},
+                "warnings": [],
+            }
+        )
         return EXIT_REFUSED
     _jsonl(
         {
@@ -285,7 +326,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
     status = EXIT_OK
     with _open_store(config) as store:
         if store.recovered_from is not None:
-            print(f"kiosk: the database was damaged and moved aside to {store.recovered_from}", file=sys.stderr)
+            print(
+                f"kiosk: the database was damaged and moved aside to {store.recovered_from}",
+                file=sys.stderr,
+            )
         pipeline = _pipeline(config, store, _trust(config), args.direction)
         for image in args.images:
             try:
@@ -341,8 +385,10 @@ def cmd_visits(args: argparse.Namespace) -> int:
         else:
             when = v.at.wall.astimezone(VIETNAM_TIME).strftime("%Y-%m-%d %H:%M:%S")
             who = " ".join(str(row[k]) for k in ("name", "id") if row[k])
-            print(f"#{v.seq:<6} {when} {v.direction.value:<3} {v.outcome.value:<11} {v.kind.value:<8} "
-                  f"{who} ({v.reason.value}){' [not uploaded]' if not v.uploaded else ''}")
+            print(
+                f"#{v.seq:<6} {when} {v.direction.value:<3} {v.outcome.value:<11} {v.kind.value:<8} "
+                f"{who} ({v.reason.value}){' [not uploaded]' if not v.uploaded else ''}"
+            )
     if not visits and not args.json:
         print("no visits recorded yet")
     return EXIT_OK
@@ -385,8 +431,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         path = None if args.keep_db else Path(tmp) / "demo.db"
         with _open_store(config, path) as store:
             pipeline = _pipeline(config, store, trust, deny=demo_deny_list())
-            print(f"Kiosk demo at {config.location.name} ({config.location.code}), "
-                  f"policy {config.policy.mode.value}, database {store.path}")
+            print(
+                f"Kiosk demo at {config.location.name} ({config.location.code}), "
+                f"policy {config.policy.mode.value}, database {store.path}"
+            )
             matched = 0
             cases = demo_cases(signer, now)
             for i, case in enumerate(cases, 1):
@@ -396,12 +444,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 ms = (time.perf_counter() - start) * 1000
                 line = "; ".join(verdict_line(v) for v in verdicts) or "NO CODE READ"
                 good = bool(verdicts) and all(
-                    v.outcome is case.expect and v.reason is case.expect_reason
+                    v.outcome is case.expect
+                    and v.reason is case.expect_reason
                     and (v.visit is not None) == case.expect_recorded
                     for v in verdicts
                 )
                 matched += good
-                print(f"{i:2}. {case.label:<44} [{case.style:<7}] {line}  {ms:.0f} ms{'' if good else '  <-- UNEXPECTED'}")
+                print(
+                    f"{i:2}. {case.label:<44} [{case.style:<7}] {line}  {ms:.0f} ms{'' if good else '  <-- UNEXPECTED'}"
+                )
             print(f"{matched}/{len(cases)} verdicts as expected; {store.backlog()} visits waiting for upload")
     return EXIT_OK if matched == len(cases) else EXIT_REFUSED
 

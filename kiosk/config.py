@@ -112,7 +112,7 @@ def load_config(
         if not dot or not key:
             raise ConfigError(dotted, "an override must look like section.key=value")
         merged.setdefault(section, {})[key] = value
-    config = _build(Config, merged, "")
+    config: Config = _build(Config, merged, "")
     _validate(config)
     return config
 
@@ -170,7 +170,16 @@ def _convert(key: str, value: Any, hint: Any) -> Any:
     if hint is bool:
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on", "false", "0", "no", "off"):
+        if isinstance(value, str) and value.lower() in (
+            "true",
+            "1",
+            "yes",
+            "on",
+            "false",
+            "0",
+            "no",
+            "off",
+        ):
             return value.lower() in ("true", "1", "yes", "on")
         raise ConfigError(key, f"{value!r} is not allowed; allowed values: true, false")
     if hint in (int, float):
@@ -194,7 +203,8 @@ def _convert(key: str, value: Any, hint: Any) -> Any:
 def _validate(config: Config) -> None:
     if not _CODE.fullmatch(config.location.code):
         raise ConfigError(
-            "location.code", "1-64 letters, digits, '-', '_' or '.', starting with a letter or digit"
+            "location.code",
+            "1-64 letters, digits, '-', '_' or '.', starting with a letter or digit",
         )
     if not config.location.name.strip():
         raise ConfigError("location.name", "must not be empty (it is shown on screen)")

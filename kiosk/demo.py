@@ -122,7 +122,9 @@ class DemoCase:
     expect_recorded: bool = True
 
 
-CCCD_AN = "046090001234|191234567|Nguyễn Văn An|15031990|Nam|12 Lê Lợi, Phường Vĩnh Ninh, Thành phố Huế|20042021"
+CCCD_AN = (
+    "046090001234|191234567|Nguyễn Văn An|15031990|Nam|12 Lê Lợi, Phường Vĩnh Ninh, Thành phố Huế|20042021"
+)
 CCCD_BINH = "046305009876||Trần Thị Bình|02112005|Nữ|45 Hùng Vương, Phường Phú Hội, Thành phố Huế|10082022"
 CCCD_DENIED = "046085004321|190000001|Lê Văn Cấm|01011985|Nam|1 Trần Hưng Đạo, Thành phố Huế|05052022"
 
@@ -176,7 +178,14 @@ def demo_cases(signer: DemoSigner, now: datetime) -> list[DemoCase]:
             Reason.BAD_DATE,
             True,
         ),
-        ("CCCD cut short (partial read)", "046090001234|Nguyen Van An", "glare", r, Reason.MALFORMED, True),
+        (
+            "CCCD cut short (partial read)",
+            "046090001234|Nguyen Van An",
+            "glare",
+            r,
+            Reason.MALFORMED,
+            True,
+        ),
         (
             "name that is a spreadsheet formula",
             "046090005678||=HYPERLINK(1)|15031990|Nam|x|20042021",
@@ -202,7 +211,14 @@ def demo_cases(signer: DemoSigner, now: datetime) -> list[DemoCase]:
             Reason.LOCATION_CODE,
             True,
         ),
-        ("a shop's Wi-Fi code", "WIFI:S:CafeHue;T:WPA;P:12345678;;", "phone", r, Reason.UNKNOWN_FORMAT, True),
+        (
+            "a shop's Wi-Fi code",
+            "WIFI:S:CafeHue;T:WPA;P:12345678;;",
+            "phone",
+            r,
+            Reason.UNKNOWN_FORMAT,
+            True,
+        ),
     ]
     return [
         DemoCase(label, text.encode("utf-8"), style, outcome, reason, recorded)
@@ -216,6 +232,7 @@ def render_code(payload: bytes, style: str, size: tuple[int, int] = (640, 480), 
     import segno  # noqa: PLC0415
 
     rng = np.random.default_rng(seed)
+    frame: Any
     qr = segno.make_qr(payload, error="m", boost_error=False)
     modules = np.array([[0 if bit else 255 for bit in row] for row in qr.matrix], dtype=np.uint8)
     modules = np.pad(modules, 4, constant_values=255)

@@ -50,10 +50,6 @@ def _base_decision(credential: Credential, state: LocalState, policy: PolicyConf
         return Decision(Outcome.REFUSED, Reason.DENY_LIST, kind, credential)
     if policy.mode is PolicyMode.ALLOWLIST and key not in state.roster:
         return Decision(Outcome.NEEDS_GUARD, Reason.NOT_ON_ROSTER, kind, credential)
-    if (
-        policy.mode is PolicyMode.HEALTH
-        and not credential.is_health_certificate
-        and kind is not Kind.MANUAL
-    ):
+    if policy.mode is PolicyMode.HEALTH and not credential.is_health_certificate and kind is not Kind.MANUAL:
         return Decision(Outcome.REFUSED, Reason.HEALTH_CERT_REQUIRED, kind, credential)
     return Decision(Outcome.GRANTED, Reason.OK, kind, credential)

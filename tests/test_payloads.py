@@ -107,7 +107,10 @@ def test_cccd_refusals(payload: str, reason: Reason) -> None:
     [
         (CCCD + "|", "cccd_fields_8"),  # 2024 cards append fields: tolerated
         (CCCD + "|Nguyễn Văn Cha|Trần Thị Mẹ", "cccd_fields_9"),
-        ("046190001234||Nguyễn Văn An|15031990|Nam|x|20042021", "cccd_id_mismatch"),  # digit 4 says female
+        (
+            "046190001234||Nguyễn Văn An|15031990|Nam|x|20042021",
+            "cccd_id_mismatch",
+        ),  # digit 4 says female
         ("999090001234||Nguyễn Văn An|15031990|Nam|x|20042021", "cccd_unknown_province"),
         ("046090001234||Nguyễn Văn An|15031990|NAM|x|20042021", "cccd_sex_spelling"),
     ],
