@@ -330,6 +330,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
                 f"kiosk: the database was damaged and moved aside to {store.recovered_from}",
                 file=sys.stderr,
             )
+        # Retention runs where the kiosk runs: uploaded visits older than the retention period go.
+        purged = store.purge(clock.now().wall, config.retention.days)
+        if purged:
+            logging.getLogger("kiosk").info("purged %d uploaded visits past retention", purged)
         pipeline = _pipeline(config, store, _trust(config), args.direction)
         for image in args.images:
             try:
