@@ -1,0 +1,558 @@
+"""Layer: core. The thin repository over the local record: the only code that touches visits.
+
+A visit and its outbox row are written in one ``BEGIN IMMEDIATE`` transaction; ``record`` returns
+only after COMMIT, so the caller may tell the visitor "recorded" exactly when it returns. Everything
+crossing this module's boundary is a value object from ``kiosk.model``; no ORM row escapes.
+
+Failures are ``kiosk.errors.StoreError`` and its subclasses::
+
+    StoreError                anything else the database refused ("database is locked", ...)
+    ├── StorageFullError      SQLITE_FULL: "not recorded"; everything committed before is intact
+    ├── OutOfServiceError     free space is below the floor: nothing was attempted
+    └── CorruptDatabaseError  the file is damaged (at open: only when quarantine is off)
+
+Threads: peewee keeps one connection per thread. ``close()`` closes the calling thread's connection;
+a thread that used the store should call ``close()`` before it ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Final, Self
+
+import peewee as pw
+
+from kiosk.errors import CorruptDatabaseError, OutOfServiceError, StorageFullError, StoreError
+from kiosk.model import ClockReading, Decision, Direction, Kind, Outcome, Reason, Visit
+from kiosk.store.db import (
+    BUSY_TIMEOUT_MS,
+    SQLITE_CORRUPT,
+    SQLITE_FULL,
+    SQLITE_NOTADB,
+    OutboxRow,
+    SchemaTooNewError,
+    SequenceRow,
+    VisitRow,
+    integrity_check,
+    make_database,
+    migrate,
+    sql,
+    sqlite_code,
+    write_transaction,
+)
+
+log = logging.getLogger(__name__)
+
+MIB: Final = 1024 * 1024
+# SQLite allows 32766 bound parameters per statement; stay far below for IN (...) lists.
+_CHUNK: Final = 500
+_SIDE_FILES: Final = ("-wal", "-shm")
+
+
+def default_disk_free(directory: Path) -> int:
+    """Free bytes on the file system holding ``directory`` (the production ``disk_free``)."""
+    return shutil.disk_usage(directory).free
+
+
+def utc_text(moment: datetime) -> str:
+    """The stored form of a time: UTC ISO-8601 with microseconds, so text order is time order."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"time must be timezone-aware, got naive {moment!r}")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class Store:
+    """The kiosk's local record of visits and its outbox. Open with ``Store.open``.
+
+    A context manager; ``close()`` is idempotent.
+    """
+
+    def __init__(
+        self,
+        db: pw.SqliteDatabase,
+        *,
+        path: Path,
+        device_id: str,
+        location_code: str,
+        privacy_notice_version: str,
+        min_free_bytes: int,
+        disk_free: Callable[[Path], int],
+        recovered_from: Path | None,
+    ) -> None:
+        """Use ``Store.open``; this only wires an already opened and migrated database."""
+        self._db = db
+        self.path = path
+        self.device_id = device_id
+        self.location_code = location_code
+        self.privacy_notice_version = privacy_notice_version
+        self.min_free_bytes = min_free_bytes
+        self._disk_free = disk_free
+        #: Where the damaged database was moved at open, or None if it was sound.
+        self.recovered_from = recovered_from
+        self._closed = False
+
+    # ---------------------------------------------------------------------------------------------
+    # opening
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        *,
+        device_id: str,
+        location_code: str,
+        privacy_notice_version: str,
+        min_free_mb: int = 50,
+        disk_free: Callable[[Path], int] | None = None,
+        quarantine_corrupt: bool = True,
+    ) -> Self:
+        """Open (creating if needed) the record at ``path``, migrate it and check it.
+
+        A file that is not a database or fails ``quick_check`` is moved aside with its
+        ``-wal``/``-shm`` files to ``<name>.corrupt-<UTC time>`` (never deleted), a fresh database
+        is started, ``recovered_from`` names the moved file and a WARNING tells the operator where
+        it is. Only the process that owns the database should quarantine: another process (the sync
+        worker) passes ``quarantine_corrupt=False`` and gets ``CorruptDatabaseError`` instead,
+        because renaming a file that the kiosk app still has open would split it from its WAL.
+
+        ``disk_free`` returns free bytes for a directory (default ``shutil.disk_usage``); below
+        ``min_free_mb`` the store is out of service.
+        """
+        if not device_id or not location_code or not privacy_notice_version:
+            raise ValueError("device_id, location_code and privacy_notice_version must be non-empty")
+        if min_free_mb < 0:
+            raise ValueError(f"min_free_mb must be >= 0, got {min_free_mb}")
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the database folder {path.parent}: {exc}") from exc
+
+        recovered_from = _check_or_quarantine(path, quarantine=quarantine_corrupt)
+        db = _open_migrated(path)
+        return cls(
+            db,
+            path=path,
+            device_id=device_id,
+            location_code=location_code,
+            privacy_notice_version=privacy_notice_version,
+            min_free_bytes=min_free_mb * MIB,
+            disk_free=disk_free or default_disk_free,
+            recovered_from=recovered_from,
+        )
+
+    # ---------------------------------------------------------------------------------------------
+    # writing
+
+    def record(
+        self,
+        decision: Decision,
+        *,
+        at: ClockReading,
+        direction: Direction,
+        manual: bool = False,
+    ) -> Visit:
+        """Record one visit and queue it for upload, in one transaction; return it as stored.
+
+        Stores only the minimised fields: never the address, birth date, health details or raw
+        payload (the schema has no column for them). A ``Kind.MANUAL`` decision is always marked
+        manual.
+
+        Raises ``OutOfServiceError`` (free space below the floor, nothing written),
+        ``StorageFullError`` (the disk filled during the write: "not recorded", everything committed
+        before is intact) or ``StoreError``. Only a normal return means the visit is durably
+        recorded.
+        """
+        self._check_open()
+        if self.is_out_of_service():
+            raise OutOfServiceError(
+                f"out of service: less than {self.min_free_bytes // MIB} MiB free for {self.path}; "
+                "the visit was not recorded"
+            )
+        credential = decision.credential
+        warnings = credential.warnings if credential is not None else ()
+        if any("," in w for w in warnings):
+            raise ValueError(f"warning codes must not contain commas: {warnings!r}")
+        visit = Visit(
+            uuid=str(uuid.uuid4()),
+            seq=0,  # assigned inside the transaction below
+            device_id=self.device_id,
+            location_code=self.location_code,
+            kind=decision.kind,
+            identity_hash=credential.identity_hash if credential is not None else None,
+            id_number=credential.id_number if credential is not None else None,
+            name=credential.name if credential is not None else None,
+            direction=direction,
+            outcome=decision.outcome,
+            reason=decision.reason,
+            at=at,
+            privacy_notice_version=self.privacy_notice_version,
+            manual=manual or decision.kind is Kind.MANUAL,
+            uploaded=False,
+            warnings=tuple(warnings),
+        )
+        wall = utc_text(at.wall)
+        # One IMMEDIATE transaction for the counter, the visit and its outbox row: either all three
+        # are committed or none is (the outbox pattern), and the sync worker cannot slip in between.
+        with (
+            self._translated("record the visit", full_means_not_recorded=True),
+            write_transaction(self._db),
+        ):
+            seq = self._next_seq()
+            visit_id = VisitRow.insert(
+                uuid=visit.uuid,
+                seq=seq,
+                device_id=visit.device_id,
+                location_code=visit.location_code,
+                kind=visit.kind.value,
+                identity_hash=visit.identity_hash,
+                id_number=visit.id_number,
+                name=visit.name,
+                direction=visit.direction.value,
+                outcome=visit.outcome.value,
+                reason=visit.reason.value,
+                wall_utc=wall,
+                clock_synchronised=at.synchronised,
+                boot_id=at.boot_id,
+                monotonic_s=at.monotonic_s,
+                privacy_notice_version=visit.privacy_notice_version,
+                manual=visit.manual,
+                warnings=",".join(visit.warnings),
+            ).execute(self._db)
+            OutboxRow.insert(visit=visit_id, uploaded_at=None).execute(self._db)
+        # Past this point COMMIT has returned: the visit is durable (WAL fsynced, synchronous=FULL).
+        return replace(visit, seq=seq)
+
+    def acknowledge(self, uuids: Iterable[str], *, at: datetime | None = None) -> int:
+        """Mark the visits with these UUIDs as uploaded at ``at`` (default: now, UTC).
+
+        Returns how many were newly marked. Unknown or already acknowledged UUIDs are ignored, so a
+        repeated acknowledgement (a lost response, a retry) is harmless and keeps the first time.
+        """
+        self._check_open()
+        stamp = utc_text(at if at is not None else datetime.now(UTC))
+        wanted = list(dict.fromkeys(uuids))
+        changed = 0
+        with self._translated("acknowledge uploaded visits"), write_transaction(self._db):
+            for start in range(0, len(wanted), _CHUNK):
+                ids = VisitRow.select(VisitRow.id).where(VisitRow.uuid.in_(wanted[start : start + _CHUNK]))
+                changed += int(
+                    OutboxRow.update(uploaded_at=stamp)
+                    .where(OutboxRow.visit.in_(ids) & OutboxRow.uploaded_at.is_null())
+                    .execute(self._db)
+                )
+        return changed
+
+    def purge(self, now: datetime, retention_days: int) -> int:
+        """Delete visits (and their outbox rows) older than the retention period that are uploaded.
+
+        A visit goes only when both its wall time and its upload time are more than
+        ``retention_days`` before ``now``: "after upload plus a retention period", and never earlier
+        than the retention period after the visit. Visits not yet uploaded are never deleted (and
+        the database refuses to, see ``db._v2_guard_and_indexes``). Returns the number of visits
+        deleted.
+        """
+        self._check_open()
+        if retention_days < 0:
+            raise ValueError(f"retention_days must be >= 0, got {retention_days}")
+        cutoff = utc_text(now - timedelta(days=retention_days))
+        deleted = 0
+        with self._translated("purge old visits"):
+            with write_transaction(self._db):
+                old = (
+                    VisitRow.select(VisitRow.id)
+                    .join(OutboxRow, on=OutboxRow.visit == VisitRow.id)
+                    .where(
+                        (VisitRow.wall_utc < cutoff)
+                        & OutboxRow.uploaded_at.is_null(False)
+                        & (OutboxRow.uploaded_at < cutoff)
+                    )
+                )
+                ids = [int(row[0]) for row in old.tuples().execute(self._db)]
+                for start in range(0, len(ids), _CHUNK):
+                    chunk = ids[start : start + _CHUNK]
+                    OutboxRow.delete().where(OutboxRow.visit.in_(chunk)).execute(self._db)
+                    deleted += int(VisitRow.delete().where(VisitRow.id.in_(chunk)).execute(self._db))
+            if deleted:
+                # Fold the WAL (which holds the deleted rows' old pages) back into the main file and
+                # truncate it, so purged personal data does not linger there. Best effort: a reader
+                # can hold it back; the next checkpoint finishes the job.
+                sql(self._db, "PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        return deleted
+
+    # ---------------------------------------------------------------------------------------------
+    # reading
+
+    def visits(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Visit]:
+        """Visits with wall time in ``[since, until)``, newest first.
+
+        Ordered by sequence number, not wall time: an unsynchronised clock can jump, the sequence
+        cannot.
+        """
+        self._check_open()
+        query = _joined().order_by(VisitRow.seq.desc())
+        if since is not None:
+            query = query.where(VisitRow.wall_utc >= utc_text(since))
+        if until is not None:
+            query = query.where(VisitRow.wall_utc < utc_text(until))
+        if limit is not None:
+            query = query.limit(limit)
+        with self._translated("read visits"):
+            return [_to_visit(row) for row in query.execute(self._db)]
+
+    def pending(self, limit: int) -> list[Visit]:
+        """Up to ``limit`` visits the server has not acknowledged, oldest (lowest ``seq``) first."""
+        self._check_open()
+        query = _joined().where(OutboxRow.uploaded_at.is_null()).order_by(VisitRow.seq).limit(limit)
+        with self._translated("read the outbox"):
+            return [_to_visit(row) for row in query.execute(self._db)]
+
+    def backlog(self) -> int:
+        """How many visits wait for upload."""
+        self._check_open()
+        with self._translated("count the outbox"):
+            return int(OutboxRow.select().where(OutboxRow.uploaded_at.is_null()).count(self._db))
+
+    # ---------------------------------------------------------------------------------------------
+    # health
+
+    def free_bytes(self) -> int:
+        """Free bytes where the database lives, as the ``disk_free`` seam reports them."""
+        try:
+            return self._disk_free(self.path.parent)
+        except OSError as exc:
+            raise StoreError(f"cannot read free space for {self.path.parent}: {exc}") from exc
+
+    def is_out_of_service(self) -> bool:
+        """True when free space is below the floor: the kiosk must say "out of service"."""
+        return self.free_bytes() < self.min_free_bytes
+
+    def integrity_ok(self) -> bool:
+        """Run the full ``PRAGMA integrity_check`` (slow on a big file: nightly, not per scan)."""
+        self._check_open()
+        with self._translated("check the database"):
+            problems = integrity_check(self._db)
+        if problems:
+            log.error("integrity_check of %s failed: %s", self.path, "; ".join(problems[:5]))
+        return not problems
+
+    # ---------------------------------------------------------------------------------------------
+    # lifecycle
+
+    def close(self) -> None:
+        """Close the calling thread's connection. Idempotent."""
+        if not self._closed:
+            self._closed = True
+            self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------------------------------------
+    # internals
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(f"the store {self.path} is closed")
+
+    def _next_seq(self) -> int:
+        """Take the next sequence number for this device. Call only inside the write transaction."""
+        updated = (
+            SequenceRow.update(last_seq=SequenceRow.last_seq + 1)
+            .where(SequenceRow.device_id == self.device_id)
+            .execute(self._db)
+        )
+        if not updated:
+            SequenceRow.insert(device_id=self.device_id, last_seq=1).execute(self._db)
+        seq = (
+            SequenceRow.select(SequenceRow.last_seq)
+            .where(SequenceRow.device_id == self.device_id)
+            .scalar(self._db)
+        )
+        return int(seq)
+
+    @contextmanager
+    def _translated(self, action: str, *, full_means_not_recorded: bool = False) -> Iterator[None]:
+        """Translate peewee/sqlite3 errors into the kiosk's StoreError tree."""
+        try:
+            yield
+        except pw.PeeweeException as exc:
+            code = sqlite_code(exc)
+            if code == SQLITE_FULL:
+                what = "not recorded" if full_means_not_recorded else "not done"
+                raise StorageFullError(
+                    f"{action}: {what}, the disk is full ({self.path}); nothing stored before is lost"
+                ) from exc
+            if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
+                raise CorruptDatabaseError(f"{action}: the database {self.path} is damaged: {exc}") from exc
+            raise StoreError(f"{action}: {exc}") from exc
+
+
+# --------------------------------------------------------------------------------------------------
+# opening helpers
+
+
+def _check_or_quarantine(path: Path, *, quarantine: bool) -> Path | None:
+    """Run ``quick_check`` on ``path``; move a damaged database aside and return where it went.
+
+    The check uses a bare connection that sets no pragmas, so nothing is written before the verdict.
+    A damaged file is moved aside *while that connection is still open*: when SQLite closes the last
+    connection to a file it cannot read, it deletes the ``-wal`` and ``-shm`` files beside it, and
+    the WAL may hold the latest visits. After the rename those deletions find nothing.
+
+    Only SQLITE_CORRUPT, SQLITE_NOTADB and a failed quick_check count as damage. Anything else
+    (permissions, a lock held too long) is a StoreError: moving a healthy file aside because of a
+    transient error would hide its visits from the sync worker.
+    """
+    sides = [Path(f"{path}{suffix}") for suffix in _SIDE_FILES]
+    if not path.exists():
+        if any(side.exists() for side in sides):
+            # SQLite deletes a -wal found without its database; keep it for forensics instead.
+            return _set_aside(path, "the database file is missing but its -wal is there", quarantine)
+        return None
+    try:
+        conn = sqlite3.connect(path, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open the database {path}: {exc}") from exc
+    with closing(conn):
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+            problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall()]
+            if problems == ["ok"]:
+                return None
+        except sqlite3.Error as exc:
+            if sqlite_code(exc) not in (SQLITE_CORRUPT, SQLITE_NOTADB):
+                raise StoreError(f"cannot check the database {path}: {exc}") from exc
+            problems = [str(exc)]
+        return _set_aside(path, "; ".join(problems[:5]), quarantine)
+
+
+def _set_aside(path: Path, detail: str, quarantine: bool) -> Path:
+    """Quarantine a damaged database and tell the operator, or raise if quarantine is off."""
+    if not quarantine:
+        raise CorruptDatabaseError(f"{path} is damaged: {detail}")
+    # The timestamp only names the quarantined file; this is the outermost seam for it.
+    moved = _quarantine(path, datetime.now(UTC))
+    log.warning(
+        "The visit database %s was damaged (%s). It was moved aside to %s (with its -wal and "
+        "-shm files, if any) and a new, empty database was started. Visits not yet uploaded may "
+        "be in the old file: keep it and send it to support.",
+        path,
+        detail,
+        moved,
+    )
+    return moved
+
+
+def _open_migrated(path: Path) -> pw.SqliteDatabase:
+    """Open ``path`` with the kiosk's pragmas and bring its schema up to date."""
+    db = make_database(path)
+    try:
+        db.connect()
+        migrate(db)
+    except SchemaTooNewError as exc:
+        db.close()
+        raise StoreError(str(exc)) from exc
+    except pw.PeeweeException as exc:
+        db.close()
+        if sqlite_code(exc) in (SQLITE_CORRUPT, SQLITE_NOTADB):
+            raise CorruptDatabaseError(f"{path} is damaged: {exc}") from exc
+        if sqlite_code(exc) == SQLITE_FULL:
+            raise StorageFullError(f"cannot prepare the database {path}: the disk is full") from exc
+        raise StoreError(f"cannot open the database {path}: {exc}") from exc
+    return db
+
+
+def _quarantine(path: Path, now: datetime) -> Path:
+    """Move ``path`` and its ``-wal``/``-shm`` files to ``<name>.corrupt-<UTC time>``.
+
+    Returns the new path of the database file.
+
+    The side files keep their suffixes (``<name>.corrupt-<t>-wal``), so the moved database still
+    opens with its WAL for forensics. They move first: SQLite deletes a -wal it finds without its
+    database, so a kill between the renames must never leave the WAL behind alone. Nothing is ever
+    deleted.
+    """
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while any(Path(f"{target}{s}").exists() for s in ("", *_SIDE_FILES)):
+        n += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    try:
+        for suffix in (*_SIDE_FILES, ""):
+            source = Path(f"{path}{suffix}")
+            if source.exists():
+                os.replace(source, Path(f"{target}{suffix}"))
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        raise StoreError(f"cannot move the damaged database {path} aside: {exc}") from exc
+    return target
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the renames durable: a power cut must not bring the damaged file back."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------------------------------
+# row <-> value object
+
+
+def _joined() -> pw.ModelSelect[OutboxRow]:
+    return OutboxRow.select(OutboxRow, VisitRow).join(VisitRow)
+
+
+def _to_visit(row: OutboxRow) -> Visit:
+    v: VisitRow = row.visit
+    return Visit(
+        uuid=v.uuid,
+        seq=v.seq,
+        device_id=v.device_id,
+        location_code=v.location_code,
+        kind=Kind(v.kind),
+        identity_hash=v.identity_hash,
+        id_number=v.id_number,
+        name=v.name,
+        direction=Direction(v.direction),
+        outcome=Outcome(v.outcome),
+        reason=Reason(v.reason),
+        at=ClockReading(
+            wall=datetime.fromisoformat(v.wall_utc),
+            synchronised=bool(v.clock_synchronised),
+            boot_id=v.boot_id,
+            monotonic_s=float(v.monotonic_s),
+        ),
+        privacy_notice_version=v.privacy_notice_version,
+        manual=bool(v.manual),
+        uploaded=row.uploaded_at is not None,
+        warnings=tuple(w for w in v.warnings.split(",") if w),
+    )
