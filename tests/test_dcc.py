@@ -1,0 +1,653 @@
+"""Unit tests for EU DCC verification (kiosk.payloads.dcc), the trust list and Base45.
+
+DCCs are built at test time with throw-away keys, so every branch is exercised without shared data; the
+fake VN sample from ``shared/data/payloads/samples.json`` is checked too when that folder is present.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import cbor2
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kiosk.errors import PayloadError, TrustListError
+from kiosk.model import Kind, Reason
+from kiosk.payloads.base45 import ALPHABET, b45decode, b45encode
+from kiosk.payloads.dcc import verify_dcc
+from kiosk.payloads.trust import Signer, TrustList, kid_of
+from tests.shared import require_shared
+
+NOW = datetime(2022, 3, 1, 12, 0, tzinfo=UTC)
+IAT = datetime(2022, 1, 10, tzinfo=UTC)
+EXP = datetime(2023, 1, 10, tzinfo=UTC)
+OID_TEST, OID_VACC, OID_RECO = (f"1.3.6.1.4.1.1847.2021.1.{i}" for i in (1, 2, 3))
+
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+
+# --- builders -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dsc:
+    key: PrivateKey
+    der: bytes
+
+    @property
+    def kid(self) -> bytes:
+        return kid_of(self.der)
+
+    def trust(self) -> TrustList:
+        return TrustList((Signer.from_der(self.der),))
+
+
+def make_dsc(key: PrivateKey, *, eku: tuple[str, ...] = (), country: str = "VN", serial: int = 1) -> Dsc:
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, country),
+            x509.NameAttribute(NameOID.COMMON_NAME, "TEST DSC"),
+        ]
+    )
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(serial)
+        .not_valid_before(datetime(2021, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2025, 1, 1, tzinfo=UTC))
+    )
+    if eku:
+        usages = [x509.ObjectIdentifier(oid) for oid in eku]
+        builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+    cert = builder.sign(key, hashes.SHA256())
+    return Dsc(key, cert.public_bytes(Encoding.DER))
+
+
+def hcert(kind: str = "v", *, entries: int = 1, **extra: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "tg": "840539006",
+        "co": "VN",
+        "is": "Ministry of Health",
+        "ci": "URN:UVCI:01:VN:TEST0001",
+    }
+    dcc: dict[str, Any] = {
+        "ver": "1.3.0",
+        "nam": {"fn": "Nguyễn", "fnt": "NGUYEN", "gn": "Văn An", "gnt": "VAN<AN"},
+        "dob": "1990-03-15",
+        kind: [dict(entry) for _ in range(entries)],
+    }
+    dcc.update(extra)
+    return dcc
+
+
+def claims(dcc: Mapping[str, Any] | None = None, *, iat: datetime = IAT, exp: datetime = EXP) -> Any:
+    return {
+        1: "VN",
+        6: int(iat.timestamp()),
+        4: int(exp.timestamp()),
+        -260: {1: hcert() if dcc is None else dcc},
+    }
+
+
+def sign(key: PrivateKey, protected: bytes, payload: bytes, *, alg: int = -7) -> bytes:
+    to_be_signed = cbor2.dumps(["Signature1", protected, b"", payload])
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        r, s = decode_dss_signature(key.sign(to_be_signed, ec.ECDSA(hashes.SHA256())))
+        size = (key.curve.key_size + 7) // 8
+        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+    pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+    return key.sign(to_be_signed, pss, hashes.SHA256())
+
+
+def cose(
+    dsc: Dsc,
+    payload_claims: Any = None,
+    *,
+    alg: int | None = None,
+    protected_kid: bytes | None = None,
+    unprotected_kid: bytes | None = None,
+    kid_where: str = "protected",
+    tag: str = "18",
+) -> bytes:
+    if alg is None:
+        alg = -7 if isinstance(dsc.key, ec.EllipticCurvePrivateKey) else -37
+    protected_map: dict[int, Any] = {1: alg}
+    unprotected: dict[int, Any] = {}
+    if kid_where in ("protected", "both"):
+        protected_map[4] = dsc.kid if protected_kid is None else protected_kid
+    if kid_where in ("unprotected", "both"):
+        unprotected[4] = dsc.kid if unprotected_kid is None else unprotected_kid
+    protected = cbor2.dumps(protected_map)
+    payload = cbor2.dumps(claims() if payload_claims is None else payload_claims)
+    body = [protected, unprotected, payload, sign(dsc.key, protected, payload, alg=alg)]
+    if tag == "none":
+        return cbor2.dumps(body)
+    if tag == "61+18":
+        return cbor2.dumps(cbor2.CBORTag(61, cbor2.CBORTag(18, body)))
+    return cbor2.dumps(cbor2.CBORTag(18, body))
+
+
+def hc1(cose_bytes: bytes, *, compress: bool = True) -> str:
+    return "HC1:" + b45encode(zlib.compress(cose_bytes, 9) if compress else cose_bytes)
+
+
+def refused(text: str, trust: TrustList, now: datetime = NOW) -> Reason:
+    with pytest.raises(PayloadError) as info:
+        verify_dcc(text, trust, now)
+    assert info.value.kind is Kind.DCC
+    return info.value.reason
+
+
+@pytest.fixture(scope="module")
+def p256() -> Dsc:
+    return make_dsc(ec.generate_private_key(ec.SECP256R1()))
+
+
+@pytest.fixture(scope="module")
+def rsa_dsc() -> Dsc:
+    return make_dsc(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+
+
+# --- the fake VN sample ---------------------------------------------------------------------------------
+
+
+def _vn_cases() -> list[dict[str, Any]]:
+    path = require_shared("data/payloads/samples.json")
+    cases = json.loads(path.read_text(encoding="utf-8"))["cases"]
+    return [c for c in cases if c["kind"] == "dcc"]
+
+
+def _vn_good() -> dict[str, Any]:
+    return next(c for c in _vn_cases() if c["ok"])
+
+
+def _vn_trust(case: Mapping[str, Any]) -> TrustList:
+    if "trust_cert_der_b64" not in case:
+        return TrustList.empty()
+    return TrustList((Signer.from_der(base64.b64decode(case["trust_cert_der_b64"])),))
+
+
+def test_vn_sample_verifies_at_its_clock() -> None:
+    good = _vn_good()
+    credential = verify_dcc(good["payload"], _vn_trust(good), datetime.fromisoformat(good["at"]))
+    assert credential.kind is Kind.DCC
+    assert credential.identity_key == "dcc:URN:UVCI:01:VN:FAKE0000000000000001"
+    assert credential.is_health_certificate
+    assert credential.country == "VN"
+    assert credential.certificate_type == "v"
+    assert credential.expires_at is not None
+    assert credential.expires_at.date() == date(2023, 1, 10)
+    assert credential.warnings == ()
+
+
+def test_vn_sample_kid_matches_the_reference() -> None:
+    (signer,) = _vn_trust(_vn_good())
+    assert base64.b64encode(signer.kid).decode() == "GTx4mwI32Q8="
+
+
+def test_vn_sample_expired_a_year_later() -> None:
+    good = _vn_good()
+    at = datetime(2023, 2, 14, tzinfo=UTC)
+    assert refused(good["payload"], _vn_trust(good), at) is Reason.DCC_EXPIRED
+
+
+def test_vn_sample_unknown_kid_without_its_dsc() -> None:
+    good = _vn_good()
+    at = datetime.fromisoformat(good["at"])
+    assert refused(good["payload"], TrustList.empty(), at) is Reason.DCC_UNKNOWN_KID
+
+
+def test_vn_sample_tampered_variant_is_refused() -> None:
+    good = _vn_good()
+    tampered = next(c for c in _vn_cases() if c["payload"] != good["payload"])
+    at = datetime.fromisoformat(good["at"])
+    # One Base45 character changed: the zlib checksum no longer matches.
+    assert refused(tampered["payload"], _vn_trust(good), at) is Reason.DCC_COMPRESSION
+
+
+def test_every_vn_sample_case_matches_its_ok_flag() -> None:
+    for case in _vn_cases():
+        at = datetime.fromisoformat(case["at"])
+        if case["ok"]:
+            verify_dcc(case["payload"], _vn_trust(case), at)
+        else:
+            refused(case["payload"], _vn_trust(case), at)
+
+
+# --- algorithms, tags and headers -----------------------------------------------------------------------
+
+
+def test_es256_p256(p256: Dsc) -> None:
+    credential = verify_dcc(hc1(cose(p256)), p256.trust(), NOW)
+    assert credential.identity_key == "dcc:URN:UVCI:01:VN:TEST0001"
+    assert credential.name == "Văn An Nguyễn"
+    assert credential.birth_date == date(1990, 3, 15)
+    assert credential.expires_at == EXP
+
+
+def test_es256_with_p384_key_splits_signature_in_halves() -> None:
+    dsc = make_dsc(ec.generate_private_key(ec.SECP384R1()))
+    text = hc1(cose(dsc, alg=-7))
+    assert verify_dcc(text, dsc.trust(), NOW).certificate_type == "v"
+
+
+def test_ps256(rsa_dsc: Dsc) -> None:
+    assert verify_dcc(hc1(cose(rsa_dsc)), rsa_dsc.trust(), NOW).country == "VN"
+
+
+@pytest.mark.parametrize("tag", ["61+18", "none"])
+def test_cwt_and_missing_tags_are_accepted(p256: Dsc, tag: str) -> None:
+    assert verify_dcc(hc1(cose(p256, tag=tag)), p256.trust(), NOW).certificate_type == "v"
+
+
+def test_other_tag_is_a_cbor_error(p256: Dsc) -> None:
+    body = cbor2.loads(cose(p256, tag="none"))
+    text = hc1(cbor2.dumps(cbor2.CBORTag(98, body)))
+    assert refused(text, p256.trust()) is Reason.DCC_CBOR
+
+
+def test_kid_only_in_unprotected_header(p256: Dsc) -> None:
+    text = hc1(cose(p256, kid_where="unprotected"))
+    assert verify_dcc(text, p256.trust(), NOW).certificate_type == "v"
+
+
+def test_wrong_protected_kid_beats_right_unprotected_kid(p256: Dsc) -> None:
+    text = hc1(cose(p256, kid_where="both", protected_kid=b"\x00" * 8))
+    assert refused(text, p256.trust()) is Reason.DCC_UNKNOWN_KID
+
+
+def test_right_protected_kid_beats_wrong_unprotected_kid(p256: Dsc) -> None:
+    text = hc1(cose(p256, kid_where="both", unprotected_kid=b"\x00" * 8))
+    assert verify_dcc(text, p256.trust(), NOW).certificate_type == "v"
+
+
+def test_missing_kid_is_unknown(p256: Dsc) -> None:
+    assert refused(hc1(cose(p256, kid_where="none")), p256.trust()) is Reason.DCC_UNKNOWN_KID
+
+
+def test_every_signer_sharing_a_kid_is_tried(p256: Dsc) -> None:
+    impostor = make_dsc(ec.generate_private_key(ec.SECP256R1()))
+    # Same kid, wrong key first: verification must go on to the second DSC.
+    decoy = Signer.from_der(impostor.der, kid=p256.kid)
+    trust = TrustList((decoy, Signer.from_der(p256.der)))
+    assert len(trust.signers_for(p256.kid)) == 2
+    assert verify_dcc(hc1(cose(p256)), trust, NOW).certificate_type == "v"
+    only_decoy = TrustList((decoy,))
+    assert refused(hc1(cose(p256)), only_decoy) is Reason.DCC_SIGNATURE
+
+
+def test_bad_signature(p256: Dsc) -> None:
+    tag = cbor2.loads(cose(p256))
+    protected, unprotected, payload, signature = tag.value
+    forged = bytes([signature[0] ^ 1]) + signature[1:]
+    text = hc1(cbor2.dumps(cbor2.CBORTag(18, [protected, dict(unprotected), payload, forged])))
+    assert refused(text, p256.trust()) is Reason.DCC_SIGNATURE
+
+
+def test_payload_swapped_after_signing(p256: Dsc) -> None:
+    tag = cbor2.loads(cose(p256))
+    protected, unprotected, _, signature = tag.value
+    other = cbor2.dumps(claims(hcert(ci="URN:UVCI:01:VN:SOMEONE-ELSE")))
+    text = hc1(cbor2.dumps(cbor2.CBORTag(18, [protected, dict(unprotected), other, signature])))
+    assert refused(text, p256.trust()) is Reason.DCC_SIGNATURE
+
+
+def test_key_type_mismatch_is_a_bad_signature(rsa_dsc: Dsc, p256: Dsc) -> None:
+    # ES256 header, RSA DSC: no key can verify it.
+    text = hc1(cose(p256, alg=-7))
+    trust = TrustList((Signer.from_der(rsa_dsc.der, kid=p256.kid),))
+    assert refused(text, trust) is Reason.DCC_SIGNATURE
+
+
+@pytest.mark.parametrize("alg", [-35, -8, -7.0, "ES256", None])
+def test_unsupported_algorithm(p256: Dsc, alg: Any) -> None:
+    protected = cbor2.dumps({1: alg, 4: p256.kid} if alg is not None else {4: p256.kid})
+    payload = cbor2.dumps(claims())
+    body = [protected, {}, payload, sign(p256.key, protected, payload)]
+    text = hc1(cbor2.dumps(cbor2.CBORTag(18, body)))
+    assert refused(text, p256.trust()) is Reason.DCC_BAD_ALGORITHM
+
+
+# --- time, key usage and content ------------------------------------------------------------------------
+
+
+def test_not_yet_valid_and_expired(p256: Dsc) -> None:
+    text = hc1(cose(p256))
+    trust = p256.trust()
+    assert refused(text, trust, IAT - timedelta(seconds=1)) is Reason.DCC_NOT_YET_VALID
+    assert verify_dcc(text, trust, IAT).certificate_type == "v"
+    assert verify_dcc(text, trust, EXP).certificate_type == "v"
+    assert refused(text, trust, EXP + timedelta(seconds=1)) is Reason.DCC_EXPIRED
+
+
+def test_naive_now_is_utc(p256: Dsc) -> None:
+    text = hc1(cose(p256))
+    naive = (EXP + timedelta(seconds=1)).replace(tzinfo=None)
+    assert refused(text, p256.trust(), naive) is Reason.DCC_EXPIRED
+
+
+@pytest.mark.parametrize(
+    ("eku", "kind", "ok"),
+    [
+        ((OID_VACC,), "v", True),
+        ((OID_TEST,), "v", False),
+        ((OID_RECO,), "t", False),
+        ((OID_TEST, OID_RECO), "r", True),
+        (("1.3.6.1.4.1.0.1847.2021.1.1",), "t", True),
+        (("1.3.6.1.4.1.0.1847.2021.1.1",), "v", False),
+        ((), "r", True),
+        # An EKU naming only other purposes restricts the key to them (dcc-testdata IS/3).
+        (("2.23.136.1.1.14.2",), "t", False),
+    ],
+)
+def test_key_usage(eku: tuple[str, ...], kind: str, ok: bool) -> None:
+    dsc = make_dsc(ec.generate_private_key(ec.SECP256R1()), eku=eku)
+    text = hc1(cose(dsc, claims(hcert(kind))))
+    if ok:
+        assert verify_dcc(text, dsc.trust(), NOW).certificate_type == kind
+    else:
+        assert refused(text, dsc.trust()) is Reason.DCC_KEY_USAGE
+
+
+@pytest.mark.parametrize(
+    "dcc",
+    [
+        {**hcert("v"), "t": hcert("t")["t"]},  # two types
+        hcert("v", entries=2),  # two entries
+        {k: v for k, v in hcert().items() if k != "dob"},
+        {k: v for k, v in hcert().items() if k != "v"},
+        hcert(v=[{"tg": "840539006"}]),  # no ci
+        hcert(v={"ci": "x"}),  # a map, not an array
+        "not a map",
+    ],
+    ids=["two-types", "two-entries", "no-dob", "no-type", "no-ci", "entry-not-array", "not-map"],
+)
+def test_invalid_content(p256: Dsc, dcc: Any) -> None:
+    assert refused(hc1(cose(p256, claims(dcc))), p256.trust()) is Reason.DCC_INVALID_CONTENT
+
+
+def test_missing_hcert_claim(p256: Dsc) -> None:
+    payload = {1: "VN", 6: int(IAT.timestamp()), 4: int(EXP.timestamp())}
+    assert refused(hc1(cose(p256, payload)), p256.trust()) is Reason.DCC_INVALID_CONTENT
+
+
+@pytest.mark.parametrize("exp", ["2023-01-10", True, 10**30, float("nan")])
+def test_bad_numeric_dates(p256: Dsc, exp: Any) -> None:
+    payload = {**claims(), 4: exp}
+    assert refused(hc1(cose(p256, payload)), p256.trust()) is Reason.DCC_INVALID_CONTENT
+
+
+def test_schema_deviation_is_only_a_warning(p256: Dsc) -> None:
+    dcc = hcert("r", dob="1990", t=None, nam={"fnt": "NGUYEN", "gnt": "VAN<AN"})
+    dcc["r"][0]["tg"] = "not-covid"
+    credential = verify_dcc(hc1(cose(p256, claims(dcc))), p256.trust(), NOW)
+    assert credential.warnings == ("dcc_schema",)
+    assert credential.birth_date is None  # a year alone is not a date
+    assert credential.name == "VAN AN NGUYEN"
+    assert credential.certificate_type == "r"
+
+
+def test_names_are_nfc(p256: Dsc) -> None:
+    decomposed = "Nguye\u0302\u0303n"  # Nguyễn in NFD
+    dcc = hcert(nam={"fn": decomposed, "fnt": "NGUYEN", "gn": "An"})
+    credential = verify_dcc(hc1(cose(p256, claims(dcc))), p256.trust(), NOW)
+    assert credential.name == "An Nguyễn"
+
+
+def test_country_falls_back_to_issuer(p256: Dsc) -> None:
+    dcc = hcert()
+    del dcc["v"][0]["co"]
+    credential = verify_dcc(hc1(cose(p256, claims(dcc))), p256.trust(), NOW)
+    assert credential.country == "VN"
+    assert credential.warnings == ("dcc_schema",)
+
+
+# --- transport layers -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", Reason.DCC_PREFIX),
+        ("HC2:NCF", Reason.DCC_PREFIX),
+        ("HL0:NCF", Reason.DCC_PREFIX),
+        ("hc1:NCF", Reason.DCC_PREFIX),
+        ("NCFOXN%TS3DH", Reason.DCC_PREFIX),
+        ("HC1:A", Reason.DCC_BASE45),
+        ("HC1:abc", Reason.DCC_BASE45),
+        ("HC1:GGW", Reason.DCC_BASE45),
+        ("HC1:" + "0" * 9000, Reason.TOO_LONG),
+        ("HC1:", Reason.DCC_COMPRESSION),
+        ("HC1:" + b45encode(b"\x78\xda\x01"), Reason.DCC_COMPRESSION),
+    ],
+)
+def test_transport_errors(text: str, reason: Reason) -> None:
+    assert refused(text, TrustList.empty()) is reason
+
+
+def test_uncompressed_cose_is_refused(p256: Dsc) -> None:
+    assert refused(hc1(cose(p256), compress=False), p256.trust()) is Reason.DCC_COMPRESSION
+
+
+def test_zip_bomb_is_refused() -> None:
+    text = "HC1:" + b45encode(zlib.compress(bytes(2_000_000), 9))
+    assert refused(text, TrustList.empty()) is Reason.DCC_COMPRESSION
+
+
+def test_trailing_line_end_from_a_scanner_is_ignored(p256: Dsc) -> None:
+    assert verify_dcc(hc1(cose(p256)) + "\r\n", p256.trust(), NOW).certificate_type == "v"
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        0,
+        [],
+        cbor2.CBORTag(18, [b"", {}, b""]),
+        cbor2.CBORTag(18, ["x", {}, b"", b""]),
+        cbor2.CBORTag(18, [b"", [], b"", b""]),
+        cbor2.CBORTag(61, [b"", {}, b"", b""]),
+        cbor2.CBORTag(18, [b"\x01", {}, b"", b""]),  # protected header is not a map
+        cbor2.CBORTag(18, [b"\xa1\x04\x01", {}, b"", b""]),  # kid is not bytes
+    ],
+)
+def test_bad_cose_structure(obj: Any) -> None:
+    assert refused(hc1(cbor2.dumps(obj)), TrustList.empty()) is Reason.DCC_CBOR
+
+
+def test_trailing_bytes_after_cose(p256: Dsc) -> None:
+    assert refused(hc1(cose(p256) + b"\x00"), p256.trust()) is Reason.DCC_CBOR
+
+
+def test_signed_payload_that_is_not_a_map(p256: Dsc) -> None:
+    assert refused(hc1(cose(p256, [1, 2])), p256.trust()) is Reason.DCC_CBOR
+
+
+def test_duplicate_header_keys_are_refused(p256: Dsc) -> None:
+    kid_item = cbor2.dumps(4) + cbor2.dumps(p256.kid)
+    protected = b"\xa3" + cbor2.dumps(1) + cbor2.dumps(-7) + kid_item + kid_item
+    payload = cbor2.dumps(claims())
+    body = [protected, {}, payload, sign(p256.key, protected, payload)]
+    text = hc1(cbor2.dumps(cbor2.CBORTag(18, body)))
+    assert refused(text, p256.trust()) is Reason.DCC_CBOR
+
+
+_FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@_FUZZ
+@given(st.text(alphabet=ALPHABET + "abc=\n", max_size=300))
+def test_any_text_is_a_payload_error_or_credential(body: str) -> None:
+    with contextlib.suppress(PayloadError):
+        verify_dcc("HC1:" + body, TrustList.empty(), NOW)
+
+
+@_FUZZ
+@given(st.binary(max_size=400))
+def test_any_compressed_bytes_are_refused_cleanly(blob: bytes) -> None:
+    with pytest.raises(PayloadError):
+        verify_dcc("HC1:" + b45encode(zlib.compress(blob)), TrustList.empty(), NOW)
+
+
+@_FUZZ
+@given(data=st.data())
+def test_mutated_cose_never_leaks_library_errors(p256: Dsc, data: st.DataObject) -> None:
+    original = bytearray(cose(p256))
+    for _ in range(data.draw(st.integers(1, 4))):
+        index = data.draw(st.integers(0, len(original) - 1))
+        original[index] = data.draw(st.integers(0, 255))
+    with contextlib.suppress(PayloadError):
+        verify_dcc(hc1(bytes(original)), p256.trust(), NOW)
+
+
+# --- Base45 ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [(b"AB", "BB8"), (b"Hello!!", "%69 VD92EX0"), (b"base-45", "UJCLQE7W581"), (b"ietf!", "QED8WEX0")],
+)
+def test_base45_rfc9285_examples(raw: bytes, text: str) -> None:
+    assert b45encode(raw) == text
+    assert b45decode(text) == raw
+
+
+@pytest.mark.parametrize("text", ["GGW", "A", "ABCD", "ab", "AB=", "::"])
+def test_base45_rejects(text: str) -> None:
+    with pytest.raises(ValueError, match="Base45"):
+        b45decode(text)
+
+
+@given(st.binary(max_size=200))
+def test_base45_round_trip(raw: bytes) -> None:
+    assert b45decode(b45encode(raw)) == raw
+
+
+# --- trust list -----------------------------------------------------------------------------------------
+
+
+def test_trust_list_json_with_and_without_kid(tmp_path: Path, p256: Dsc, rsa_dsc: Dsc) -> None:
+    explicit_kid = b"\x01" * 8
+    path = tmp_path / "trust.json"
+    entries = [
+        {"country": "VN", "der": base64.b64encode(p256.der).decode()},
+        {"kid": base64.b64encode(explicit_kid).decode(), "der": base64.b64encode(rsa_dsc.der).decode()},
+    ]
+    path.write_text(json.dumps({"certificates": entries}), encoding="utf-8")
+    trust = TrustList.from_json_file(path)
+    assert len(trust) == 2
+    (first,) = trust.signers_for(p256.kid)
+    assert first.country == "VN"
+    assert first.der == p256.der
+    assert trust.signers_for(explicit_kid)[0].der == rsa_dsc.der
+    assert trust.signers_for(rsa_dsc.kid) == ()
+
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps(entries[:1]), encoding="utf-8")
+    assert TrustList.from_json_file(bare).signers_for(p256.kid)[0].der == p256.der
+
+
+def test_trust_list_certificate_files(tmp_path: Path, p256: Dsc, rsa_dsc: Dsc) -> None:
+    cert = x509.load_der_x509_certificate(p256.der)
+    pem = tmp_path / "dsc.pem"
+    pem.write_bytes(cert.public_bytes(Encoding.PEM))
+    der = tmp_path / "dsc.der"
+    der.write_bytes(rsa_dsc.der)
+    b64 = tmp_path / "dsc.b64"
+    b64.write_text(base64.encodebytes(p256.der).decode(), encoding="ascii")
+    bundle = tmp_path / "bundle.pem"
+    rsa_cert = x509.load_der_x509_certificate(rsa_dsc.der)
+    bundle.write_bytes(cert.public_bytes(Encoding.PEM) + rsa_cert.public_bytes(Encoding.PEM))
+
+    for path, kid in ((pem, p256.kid), (der, rsa_dsc.kid), (b64, p256.kid)):
+        (signer,) = TrustList.from_certificate_files([path])
+        assert signer.kid == kid
+        assert signer.country == "VN"
+        assert signer.source == str(path)
+        assert signer.not_before == datetime(2021, 1, 1, tzinfo=UTC)
+    assert len(TrustList.from_certificate_files([bundle])) == 2
+
+
+def test_trust_lists_merge_without_duplicates(p256: Dsc, rsa_dsc: Dsc) -> None:
+    a, b = p256.trust(), rsa_dsc.trust()
+    merged = a + b + a
+    assert len(merged) == 2
+    assert merged == a.merge(b)
+    assert len(TrustList.empty()) == 0
+    assert verify_dcc(hc1(cose(rsa_dsc)), merged, NOW).certificate_type == "v"
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("missing.json", None),
+        ("broken.json", b"{not json"),
+        ("wrong-shape.json", b'{"certs": []}'),
+        ("entry-not-object.json", b'{"certificates": ["abc"]}'),
+        ("no-der.json", b'{"certificates": [{"kid": "AAAAAAAAAAA="}]}'),
+        ("bad-base64.json", b'{"certificates": [{"der": "***"}]}'),
+        ("not-a-cert.json", b'{"certificates": [{"der": "MAMCAQE="}]}'),
+        ("bad-kid.json", b'{"certificates": [{"der": "MAMCAQE=", "kid": 5}]}'),
+    ],
+)
+def test_bad_json_trust_files(tmp_path: Path, name: str, content: bytes | None) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(TrustListError, match=name):
+        TrustList.from_json_file(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("missing.pem", None),
+        ("garbage.pem", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
+        ("text.crt", b"hello, this is not a certificate"),
+        ("binary.der", b"\x30\x03\x02\x01\x01"),
+        ("empty.der", b""),
+    ],
+)
+def test_bad_certificate_files(tmp_path: Path, name: str, content: bytes | None) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(TrustListError, match=name):
+        TrustList.from_certificate_files([path])
+
+
+def _testdata_signer(case: str) -> Signer:
+    path = require_shared(f"data/dcc-testdata/{case}.json")
+    der = base64.b64decode(json.loads(path.read_text(encoding="utf-8"))["TESTCTX"]["CERTIFICATE"])
+    return Signer.from_der(der)
+
+
+def test_non_der_finnish_dsc_keeps_its_key_usage() -> None:
+    # cryptography refuses to read this certificate's extensions (an encoded default BasicConstraints).
+    signer = _testdata_signer("FI/2DCode/raw/1")
+    assert signer.allowed_types == frozenset({"t", "v", "r"})
+
+
+def test_empty_eku_allows_every_type() -> None:
+    assert _testdata_signer("common/2DCode/raw/CO15").allowed_types is None
+
+
+def test_icao_only_eku_allows_no_dcc_type() -> None:
+    assert _testdata_signer("IS/2DCode/raw/3").allowed_types == frozenset()
