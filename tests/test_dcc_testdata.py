@@ -3,8 +3,8 @@
 Each case gives an ``HC1:`` string (``PREFIX``), its DSC (``TESTCTX.CERTIFICATE``), a clock and expected
 booleans per verification step. A false flag means the code must be refused for a reason that fits that step
 (``FLAG_REASONS``); when every flag present is true, the code must verify. ``EXPECTEDSCHEMAVALIDATION`` is not
-a refusal criterion: full JSON-schema validation is not done, but the essential content checks may still
-refuse a schema-broken code as ``dcc_invalid_content`` (``DGC1``, ``DGC2``).
+a refusal criterion: a correctly signed, unexpired code that breaks the schema (``DGC1``, ``DGC2``, two
+entries in ``RO/2``) must still verify, with the warning ``dcc_schema`` where our checks notice.
 
 The clock is ``TESTCTX.VALIDATIONCLOCK`` when the case tests expiry; otherwise it is one second after the
 code's ``iat`` (the suite's clocks are often unrelated to the code then), or the middle of the DSC's validity
@@ -62,8 +62,6 @@ FLAG_REASONS: Mapping[str, frozenset[Reason]] = {
     "EXPECTEDVALIDJSON": frozenset({Reason.DCC_CBOR, Reason.DCC_INVALID_CONTENT}),
 }
 SCHEMA_FLAG = "EXPECTEDSCHEMAVALIDATION"
-# A code that breaks the schema may pass with a warning or fail our essential content checks; nothing else.
-SCHEMA_REFUSALS = frozenset({Reason.DCC_INVALID_CONTENT})
 
 
 @dataclass(frozen=True)
@@ -182,7 +180,7 @@ def expectation(results: Mapping[str, Any]) -> tuple[bool, frozenset[Reason]]:
     )
     if fitting:
         return False, fitting
-    return True, SCHEMA_REFUSALS if results.get(SCHEMA_FLAG) is False else frozenset()
+    return True, frozenset()
 
 
 def run_case(case: Case, issues: Mapping[tuple[str, str], str]) -> Outcome:
@@ -247,7 +245,7 @@ def country_table(outcomes: tuple[Outcome, ...]) -> str:
             value = outcome.flags[flag]
             key = "true" if value else "false"
             seen[key] += 1
-            reasons = FLAG_REASONS.get(flag, SCHEMA_REFUSALS)
+            reasons = FLAG_REASONS.get(flag, frozenset())
             refused_here = outcome.verdict != "ok" and Reason(outcome.verdict) in reasons
             if flag == SCHEMA_FLAG:
                 agree[key] += True  # never a refusal criterion; counted only for coverage

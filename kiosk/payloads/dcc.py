@@ -10,7 +10,7 @@ it never lets a library exception escape, whatever the input. The steps follow p
 5. kid (protected header wins) → every DSC with that kid                            → ``DCC_UNKNOWN_KID``
 6. ES256 (raw r‖s, any curve) or PS256 over ``Sig_structure``  → ``DCC_BAD_ALGORITHM`` / ``DCC_SIGNATURE``
 7. CWT ``iat``/``exp`` against ``now``                             → ``DCC_NOT_YET_VALID`` / ``DCC_EXPIRED``
-8. essential HCERT content (one ``v``/``t``/``r`` entry, ``nam``, ``dob``, ``ci``) → ``DCC_INVALID_CONTENT``
+8. essential HCERT content (an ``eu_dcc_v1`` map; deviations are warnings)     → ``DCC_INVALID_CONTENT``
 9. DSC extended key usage covers the certificate type                               → ``DCC_KEY_USAGE``
 
 Nothing from the payload is trusted before the signature has been verified (spec §6). Full JSON-schema
@@ -21,6 +21,7 @@ are reported as the warning ``"dcc_schema"`` on the credential.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import re
@@ -105,11 +106,14 @@ def verify_dcc(text: str, trust: TrustList, now: datetime) -> Credential:
     if exp is not None and now_s > exp:
         _fail(Reason.DCC_EXPIRED, f"expired at {_iso(exp)}")
 
-    certificate_type, dcc, entry, warnings = _essential_content(claims)
+    types, dcc, entry, warnings = _essential_content(claims)
+    certificate_type = types[0] if types else None
     allowed = signer.allowed_types
-    if allowed is not None and certificate_type not in allowed:
-        may = "/".join(sorted(allowed)) or "no DCC type"
-        _fail(Reason.DCC_KEY_USAGE, f"the DSC's key usage allows {may}, not {certificate_type}")
+    # Every type the code claims must be covered by the signer's key usage, not just the first.
+    uncovered = [t for t in types if allowed is not None and t not in allowed]
+    if uncovered:
+        may = "/".join(sorted(allowed or ())) or "no DCC type"
+        _fail(Reason.DCC_KEY_USAGE, f"the DSC's key usage allows {may}, not {'/'.join(uncovered)}")
 
     iss = claims.get(_CWT_ISS)
     country = entry.get("co")
@@ -117,10 +121,10 @@ def verify_dcc(text: str, trust: TrustList, now: datetime) -> Credential:
         country = iss if isinstance(iss, str) and iss else None
     return Credential(
         kind=Kind.DCC,
-        identity_key="dcc:" + _nfc(entry["ci"]),
+        identity_key=_identity_key(entry, signature),
         name=_holder_name(dcc.get("nam")),
         birth_date=_birth_date(dcc.get("dob")),
-        is_health_certificate=True,
+        is_health_certificate=bool(types),
         country=_nfc(country) if country else None,
         certificate_type=certificate_type,
         expires_at=_datetime(exp) if exp is not None else None,
@@ -275,31 +279,35 @@ def _iso(seconds: float) -> str:
 
 def _essential_content(
     claims: Mapping[Any, Any],
-) -> tuple[str, Mapping[Any, Any], Mapping[Any, Any], bool]:
-    """(type, eu_dcc_v1 map, the single entry, soft-warnings?) or DCC_INVALID_CONTENT."""
+) -> tuple[list[str], Mapping[Any, Any], Mapping[Any, Any], bool]:
+    """(types present, eu_dcc_v1 map, the first entry or {}, schema deviations seen?).
+
+    Missing ver/nam/dob, no or several types, several entries or no ``ci`` break the schema but not the
+    signature: the EU suite treats schema failures apart from verification, and a correctly signed, unexpired
+    code from a foreign issuer is admitted with the warning ``dcc_schema``. A code that certifies nothing is
+    not a health certificate (``Credential.is_health_certificate`` is false), so ``health`` mode still
+    refuses it. Only a code without an ``eu_dcc_v1`` map at all is refused here.
+    """
     hcert = claims.get(_CWT_HCERT)
     if not isinstance(hcert, Mapping):
         _fail(Reason.DCC_INVALID_CONTENT, "no hcert claim (-260)")
     dcc = hcert.get(_HCERT_EU_DCC_V1)
     if not isinstance(dcc, Mapping):
         _fail(Reason.DCC_INVALID_CONTENT, "no eu_dcc_v1 map in hcert")
-    for key in ("ver", "nam", "dob"):
-        if key not in dcc:
-            _fail(Reason.DCC_INVALID_CONTENT, f"missing {key}")
+    soft = any(key not in dcc for key in ("ver", "nam", "dob"))
     # Early Bulgarian codes (schema 1.0.0) write the unused types as null; read null as absent.
-    present = [t for t in _TYPES if dcc.get(t) is not None]
-    if len(present) != 1:
-        _fail(Reason.DCC_INVALID_CONTENT, "needs exactly one of v, t or r")
-    certificate_type = present[0]
-    entries = dcc[certificate_type]
-    if not _is_sequence(entries) or len(entries) != 1 or not isinstance(entries[0], Mapping):
-        _fail(Reason.DCC_INVALID_CONTENT, f"{certificate_type} must hold exactly one entry")
+    nulls = any(t in dcc and dcc[t] is None for t in _TYPES)
+    present = [t for t in _TYPES if _is_sequence(dcc.get(t)) and dcc[t] and isinstance(dcc[t][0], Mapping)]
+    # A type given in some other shape than a list of maps is a deviation too.
+    misshapen = any(dcc.get(t) is not None and t not in present for t in _TYPES)
+    soft = soft or nulls or misshapen or len(present) != 1
+    if not present:
+        return [], dcc, {}, True
+    entries = dcc[present[0]]
     entry = entries[0]
     ci = entry.get("ci")
-    if not isinstance(ci, str) or not ci.strip():
-        _fail(Reason.DCC_INVALID_CONTENT, "entry has no certificate identifier (ci)")
-    nulls = any(t in dcc and dcc[t] is None for t in _TYPES)
-    return certificate_type, dcc, entry, nulls or _soft_problems(dcc, entry)
+    soft = soft or len(entries) > 1 or not (isinstance(ci, str) and ci.strip())
+    return present, dcc, entry, soft or _soft_problems(dcc, entry)
 
 
 def _soft_problems(dcc: Mapping[Any, Any], entry: Mapping[Any, Any]) -> bool:
@@ -319,13 +327,21 @@ def _soft_problems(dcc: Mapping[Any, Any], entry: Mapping[Any, Any]) -> bool:
     return not (isinstance(co, str) and len(co) == 2 and isinstance(issuer, str) and issuer)
 
 
+def _identity_key(entry: Mapping[Any, Any], signature: bytes) -> str:
+    """``dcc:<UVCI>``; a code without a UVCI is still one distinct code, named by its signature."""
+    ci = entry.get("ci")
+    if isinstance(ci, str) and ci.strip():
+        return "dcc:" + _nfc(ci)
+    return "dcc-sig:" + hashlib.sha256(signature).hexdigest()
+
+
 def _holder_name(nam: Any) -> str | None:
     if not isinstance(nam, Mapping):
         return None
     # Prefer the names as written; the ICAO-transliterated ones (gnt/fnt) only when those are absent.
-    parts = [p for p in (nam.get("gn"), nam.get("fn")) if isinstance(p, str) and p.strip()]
+    parts = [p for p in (nam.get("fn"), nam.get("gn")) if isinstance(p, str) and p.strip()]
     if not parts:
-        parts = [p for p in (nam.get("gnt"), nam.get("fnt")) if isinstance(p, str) and p.strip()]
+        parts = [p for p in (nam.get("fnt"), nam.get("gnt")) if isinstance(p, str) and p.strip()]
         parts = [p.replace("<", " ") for p in parts]
     name = " ".join(" ".join(p.split()) for p in parts)
     return _nfc(name) or None
