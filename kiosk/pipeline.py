@@ -39,15 +39,18 @@ class Verdict:
 
     @property
     def outcome(self) -> Outcome:
-        # A kiosk that cannot record is out of service: it must not open the gate half-working.
+        # Every entry must be recorded. A kiosk below its free-space floor is out of service and opens
+        # nothing; a visit that could not be written (disk full) goes to the guard, who admits by hand.
         if self.not_recorded is Reason.OUT_OF_SERVICE:
             return Outcome.REFUSED
+        if self.not_recorded is Reason.NOT_RECORDED and self.decision.outcome is Outcome.GRANTED:
+            return Outcome.NEEDS_GUARD
         return self.decision.outcome
 
     @property
     def reason(self) -> Reason:
-        if self.not_recorded is Reason.OUT_OF_SERVICE:
-            return Reason.OUT_OF_SERVICE
+        if self.not_recorded in (Reason.OUT_OF_SERVICE, Reason.NOT_RECORDED):
+            return self.not_recorded
         return self.decision.reason
 
     @property

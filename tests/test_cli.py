@@ -282,11 +282,6 @@ def test_verify_dcc_with_a_trusted_signer_certificate(
     assert subject["certificate_type"] == "v"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a DCC holder's name is built given-name first ('Văn An Nguyễn'), but mask_name keeps the "
-    "first word as the family name, so the family name is reduced to an initial ('Văn A. N')",
-)
 def test_verify_dcc_masks_the_name_family_name_first(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], signer: DemoSigner, dcc: str
 ) -> None:

@@ -267,6 +267,9 @@ def test_full_disk_means_not_recorded_and_earlier_visits_are_intact(
     verdict = pipeline.handle_payload(BINH, clock.now())
     assert verdict.not_recorded is Reason.NOT_RECORDED
     assert verdict.visit is None
+    # The visitor would have been admitted, but an unrecorded entry goes to the guard, not through.
+    assert verdict.decision.outcome is Outcome.GRANTED
+    assert (verdict.outcome, verdict.reason, verdict.ok) == (Outcome.NEEDS_GUARD, Reason.NOT_RECORDED, False)
     visits = store.visits()
     assert len(visits) == stored > 1
     assert [v.seq for v in visits] == list(range(stored, 0, -1))
