@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -391,6 +393,48 @@ def test_garbage_file_is_moved_aside_with_its_wal_and_shm(
     assert store.integrity_ok()
 
 
+def test_damaged_database_keeps_its_wal(open_store: OpenStore, db_path: Path, tmp_path: Path) -> None:
+    """The WAL of a damaged database may hold the latest visits: it must survive, byte for byte."""
+    store = open_store()
+    for i in range(120):
+        store.record(granted(name=f"Khách {i:04d} " + "B" * 300), at=clock(), direction=Direction.IN)
+    schema.sql(store._db, "PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    for _ in range(3):
+        store.record(granted(), at=clock(), direction=Direction.IN)
+    # Snapshot the files as a power cut leaves them: the latest visits are only in the WAL.
+    crashed = tmp_path / "crashed" / "kiosk.db"
+    crashed.parent.mkdir()
+    for suffix in ("", "-wal", "-shm"):
+        shutil.copyfile(f"{db_path}{suffix}", f"{crashed}{suffix}")
+    store.close()
+    wal = Path(f"{crashed}-wal").read_bytes()
+    assert len(wal) > 4096
+    # Lose the tail of the main file (pages the WAL does not hold): the database is malformed.
+    with crashed.open("r+b") as f:
+        f.truncate(3 * 4096)
+
+    fresh = open_store(crashed)
+
+    moved = fresh.recovered_from
+    assert moved is not None
+    assert moved.exists()
+    assert Path(f"{moved}-wal").read_bytes() == wal
+    assert not Path(f"{crashed}-wal").exists() or Path(f"{crashed}-wal").read_bytes() != wal
+    assert fresh.visits() == []
+
+
+def test_a_wal_without_its_database_is_kept(open_store: OpenStore, db_path: Path) -> None:
+    """SQLite would delete a -wal found beside a missing database; the store moves it aside."""
+    db_path.parent.mkdir(parents=True)
+    Path(f"{db_path}-wal").write_bytes(b"orphaned wal")
+
+    store = open_store()
+
+    assert store.recovered_from is not None
+    assert Path(f"{store.recovered_from}-wal").read_bytes() == b"orphaned wal"
+    assert store.record(granted(), at=clock(), direction=Direction.IN).seq == 1
+
+
 def test_truncated_database_is_moved_aside(open_store: OpenStore, db_path: Path) -> None:
     store = open_store()
     for i in range(120):
@@ -542,6 +586,7 @@ def test_new_database_is_at_the_latest_version_with_wal_and_pragmas(
 def test_version_1_database_is_upgraded_in_place(open_store: OpenStore, db_path: Path) -> None:
     db_path.parent.mkdir(parents=True)
     old = schema.make_database(db_path)
+    old.connect()
     try:
         assert schema.migrate(old, target=1) == 1
         schema.sql(
@@ -581,6 +626,7 @@ def test_migration_is_atomic_with_its_version(db_path: Path) -> None:
     """A migration that fails half-way leaves neither its tables nor its version behind."""
     db_path.parent.mkdir(parents=True)
     db = schema.make_database(db_path)
+    db.connect()
     try:
         with pytest.raises(sqlite3.OperationalError), db.atomic("IMMEDIATE"):
             schema.MIGRATIONS[0](db)
@@ -619,3 +665,60 @@ def test_two_stores_on_two_files_do_not_interfere(open_store: OpenStore, tmp_pat
     b.record(refused(), at=clock(), direction=Direction.OUT)
     assert [v.seq for v in a.visits()] == [2, 1]
     assert [(v.device_id, v.kind) for v in b.visits()] == [("dev-b", Kind.UNKNOWN)]
+
+
+def test_gate_writer_and_sync_acknowledger_share_the_file(open_store: OpenStore) -> None:
+    """Two connections (as the gate and the sync worker have): never "database is locked"."""
+    gate = open_store()
+    sync = open_store()
+    errors: list[BaseException] = []
+    done = threading.Event()
+    total = 60
+
+    def acknowledge_until_done() -> None:
+        try:
+            while not (done.is_set() and sync.backlog() == 0):
+                batch = sync.pending(7)
+                sync.acknowledge([v.uuid for v in batch], at=T0)
+        except BaseException as exc:  # reported to the test thread below
+            errors.append(exc)
+
+    worker = threading.Thread(target=acknowledge_until_done)
+    worker.start()
+    try:
+        for _ in range(total):
+            gate.record(granted(), at=clock(), direction=Direction.IN)
+    finally:
+        done.set()
+        worker.join(timeout=30)
+    assert not worker.is_alive()
+    assert errors == []
+    assert gate.backlog() == 0
+    assert [v.seq for v in gate.visits()] == list(range(total, 0, -1))
+    assert all(v.uploaded for v in gate.visits())
+
+
+def test_one_store_is_shared_by_threads(open_store: OpenStore) -> None:
+    """The scan worker records while the UI thread reads the same store; close() closes it for all."""
+    store = open_store()
+    errors: list[BaseException] = []
+
+    def record_many() -> None:
+        try:
+            for _ in range(30):
+                store.record(granted(), at=clock(), direction=Direction.IN)
+        except BaseException as exc:  # reported to the test thread below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=record_many) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    while any(w.is_alive() for w in workers):
+        assert len(store.visits(limit=100)) <= 60  # reads interleave with the writes
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    assert [v.seq for v in store.visits()] == list(range(60, 0, -1))
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.backlog()

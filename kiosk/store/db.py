@@ -50,12 +50,20 @@ SQLITE_NOTADB: Final = 26
 
 
 def make_database(path: Path) -> pw.SqliteDatabase:
-    """A peewee database for ``path`` with the kiosk's pragmas (applied to every new connection).
+    """A peewee database for ``path`` with the kiosk's pragmas, applied when ``connect()`` is called.
 
-    ``autoconnect`` stays on: peewee keeps one connection per thread, which is what lets a reader
-    thread and the writer use WAL side by side.
+    One connection, not peewee's default of one per thread: a store owns exactly one connection and
+    serialises its threads with its own lock, so ``close()`` really closes it (thread-local connections
+    of finished threads would leak) and no thread ever runs inside another thread's transaction. The
+    other process (the sync worker) has its own connection; WAL lets the two work side by side.
     """
-    return pw.SqliteDatabase(str(path), pragmas=PRAGMAS)
+    return pw.SqliteDatabase(
+        str(path),
+        pragmas=PRAGMAS,
+        thread_safe=False,
+        check_same_thread=False,
+        autoconnect=False,
+    )
 
 
 def sql(db: pw.SqliteDatabase, statement: str) -> sqlite3.Cursor:
@@ -98,18 +106,9 @@ def sqlite_code(exc: BaseException) -> int | None:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if isinstance(current, sqlite3.Error):
+            # Extended codes (e.g. SQLITE_IOERR_WRITE) carry the primary code in the low byte.
             code = getattr(current, "sqlite_errorcode", None)
-            if isinstance(code, int):
-                return code & 0xFF
-            # Very old SQLite bindings have no error codes: fall back to the stable message text.
-            text = str(current)
-            if "database or disk is full" in text:
-                return SQLITE_FULL
-            if "file is not a database" in text:
-                return SQLITE_NOTADB
-            if "malformed" in text:
-                return SQLITE_CORRUPT
-            return None
+            return code & 0xFF if isinstance(code, int) else None
         orig = getattr(current, "orig", None)  # peewee keeps the driver's exception here
         current = orig if isinstance(orig, BaseException) else current.__cause__ or current.__context__
     return None

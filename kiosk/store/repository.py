@@ -11,8 +11,8 @@ Failures are ``kiosk.errors.StoreError`` and its subclasses::
     ├── OutOfServiceError     free space is below the floor: nothing was attempted
     └── CorruptDatabaseError  the file is damaged (at open: only when quarantine is off)
 
-Threads: peewee keeps one connection per thread. ``close()`` closes the calling thread's connection;
-a thread that used the store should call ``close()`` before it ends.
+Threads: a store has one connection, shared under a lock, so any thread may call any method and
+``close()`` closes it for all. Calls wait for each other; each takes milliseconds.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import logging
 import os
 import shutil
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
@@ -100,6 +101,7 @@ class Store:
         #: Where the damaged database was moved at open, or None if it was sound.
         self.recovered_from = recovered_from
         self._closed = False
+        self._lock = threading.RLock()
 
     # ---------------------------------------------------------------------------------------------
     # opening
@@ -204,32 +206,34 @@ class Store:
         wall = utc_text(at.wall)
         # One IMMEDIATE transaction for the counter, the visit and its outbox row: either all three
         # are committed or none is (the outbox pattern), and the sync worker cannot slip in between.
-        with (
-            self._translated("record the visit", full_means_not_recorded=True),
-            write_transaction(self._db),
-        ):
-            seq = self._next_seq()
-            visit_id = VisitRow.insert(
-                uuid=visit.uuid,
-                seq=seq,
-                device_id=visit.device_id,
-                location_code=visit.location_code,
-                kind=visit.kind.value,
-                identity_hash=visit.identity_hash,
-                id_number=visit.id_number,
-                name=visit.name,
-                direction=visit.direction.value,
-                outcome=visit.outcome.value,
-                reason=visit.reason.value,
-                wall_utc=wall,
-                clock_synchronised=at.synchronised,
-                boot_id=at.boot_id,
-                monotonic_s=at.monotonic_s,
-                privacy_notice_version=visit.privacy_notice_version,
-                manual=visit.manual,
-                warnings=",".join(visit.warnings),
-            ).execute(self._db)
-            OutboxRow.insert(visit=visit_id, uploaded_at=None).execute(self._db)
+        with self._lock:
+            self._check_open()
+            with (
+                self._translated("record the visit", full_means_not_recorded=True),
+                write_transaction(self._db),
+            ):
+                seq = self._next_seq()
+                visit_id = VisitRow.insert(
+                    uuid=visit.uuid,
+                    seq=seq,
+                    device_id=visit.device_id,
+                    location_code=visit.location_code,
+                    kind=visit.kind.value,
+                    identity_hash=visit.identity_hash,
+                    id_number=visit.id_number,
+                    name=visit.name,
+                    direction=visit.direction.value,
+                    outcome=visit.outcome.value,
+                    reason=visit.reason.value,
+                    wall_utc=wall,
+                    clock_synchronised=at.synchronised,
+                    boot_id=at.boot_id,
+                    monotonic_s=at.monotonic_s,
+                    privacy_notice_version=visit.privacy_notice_version,
+                    manual=visit.manual,
+                    warnings=",".join(visit.warnings),
+                ).execute(self._db)
+                OutboxRow.insert(visit=visit_id, uploaded_at=None).execute(self._db)
         # Past this point COMMIT has returned: the visit is durable (WAL fsynced, synchronous=FULL).
         return replace(visit, seq=seq)
 
@@ -239,19 +243,22 @@ class Store:
         Returns how many were newly marked. Unknown or already acknowledged UUIDs are ignored, so a
         repeated acknowledgement (a lost response, a retry) is harmless and keeps the first time.
         """
-        self._check_open()
-        stamp = utc_text(at if at is not None else datetime.now(UTC))
-        wanted = list(dict.fromkeys(uuids))
-        changed = 0
-        with self._translated("acknowledge uploaded visits"), write_transaction(self._db):
-            for start in range(0, len(wanted), _CHUNK):
-                ids = VisitRow.select(VisitRow.id).where(VisitRow.uuid.in_(wanted[start : start + _CHUNK]))
-                changed += int(
-                    OutboxRow.update(uploaded_at=stamp)
-                    .where(OutboxRow.visit.in_(ids) & OutboxRow.uploaded_at.is_null())
-                    .execute(self._db)
-                )
-        return changed
+        with self._lock:
+            self._check_open()
+            stamp = utc_text(at if at is not None else datetime.now(UTC))
+            wanted = list(dict.fromkeys(uuids))
+            changed = 0
+            with self._translated("acknowledge uploaded visits"), write_transaction(self._db):
+                for start in range(0, len(wanted), _CHUNK):
+                    ids = VisitRow.select(VisitRow.id).where(
+                        VisitRow.uuid.in_(wanted[start : start + _CHUNK])
+                    )
+                    changed += int(
+                        OutboxRow.update(uploaded_at=stamp)
+                        .where(OutboxRow.visit.in_(ids) & OutboxRow.uploaded_at.is_null())
+                        .execute(self._db)
+                    )
+            return changed
 
     def purge(self, now: datetime, retention_days: int) -> int:
         """Delete visits (and their outbox rows) older than the retention period that are uploaded.
@@ -262,33 +269,34 @@ class Store:
         the database refuses to, see ``db._v2_guard_and_indexes``). Returns the number of visits
         deleted.
         """
-        self._check_open()
-        if retention_days < 0:
-            raise ValueError(f"retention_days must be >= 0, got {retention_days}")
-        cutoff = utc_text(now - timedelta(days=retention_days))
-        deleted = 0
-        with self._translated("purge old visits"):
-            with write_transaction(self._db):
-                old = (
-                    VisitRow.select(VisitRow.id)
-                    .join(OutboxRow, on=OutboxRow.visit == VisitRow.id)
-                    .where(
-                        (VisitRow.wall_utc < cutoff)
-                        & OutboxRow.uploaded_at.is_null(False)
-                        & (OutboxRow.uploaded_at < cutoff)
+        with self._lock:
+            self._check_open()
+            if retention_days < 0:
+                raise ValueError(f"retention_days must be >= 0, got {retention_days}")
+            cutoff = utc_text(now - timedelta(days=retention_days))
+            deleted = 0
+            with self._translated("purge old visits"):
+                with write_transaction(self._db):
+                    old = (
+                        VisitRow.select(VisitRow.id)
+                        .join(OutboxRow, on=OutboxRow.visit == VisitRow.id)
+                        .where(
+                            (VisitRow.wall_utc < cutoff)
+                            & OutboxRow.uploaded_at.is_null(False)
+                            & (OutboxRow.uploaded_at < cutoff)
+                        )
                     )
-                )
-                ids = [int(row[0]) for row in old.tuples().execute(self._db)]
-                for start in range(0, len(ids), _CHUNK):
-                    chunk = ids[start : start + _CHUNK]
-                    OutboxRow.delete().where(OutboxRow.visit.in_(chunk)).execute(self._db)
-                    deleted += int(VisitRow.delete().where(VisitRow.id.in_(chunk)).execute(self._db))
-            if deleted:
-                # Fold the WAL (which holds the deleted rows' old pages) back into the main file and
-                # truncate it, so purged personal data does not linger there. Best effort: a reader
-                # can hold it back; the next checkpoint finishes the job.
-                sql(self._db, "PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        return deleted
+                    ids = [int(row[0]) for row in old.tuples().execute(self._db)]
+                    for start in range(0, len(ids), _CHUNK):
+                        chunk = ids[start : start + _CHUNK]
+                        OutboxRow.delete().where(OutboxRow.visit.in_(chunk)).execute(self._db)
+                        deleted += int(VisitRow.delete().where(VisitRow.id.in_(chunk)).execute(self._db))
+                if deleted:
+                    # Fold the WAL (which holds the deleted rows' old pages) back into the main file and
+                    # truncate it, so purged personal data does not linger there. Best effort: a reader
+                    # can hold it back; the next checkpoint finishes the job.
+                    sql(self._db, "PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            return deleted
 
     # ---------------------------------------------------------------------------------------------
     # reading
@@ -305,29 +313,32 @@ class Store:
         Ordered by sequence number, not wall time: an unsynchronised clock can jump, the sequence
         cannot.
         """
-        self._check_open()
-        query = _joined().order_by(VisitRow.seq.desc())
-        if since is not None:
-            query = query.where(VisitRow.wall_utc >= utc_text(since))
-        if until is not None:
-            query = query.where(VisitRow.wall_utc < utc_text(until))
-        if limit is not None:
-            query = query.limit(limit)
-        with self._translated("read visits"):
-            return [_to_visit(row) for row in query.execute(self._db)]
+        with self._lock:
+            self._check_open()
+            query = _joined().order_by(VisitRow.seq.desc())
+            if since is not None:
+                query = query.where(VisitRow.wall_utc >= utc_text(since))
+            if until is not None:
+                query = query.where(VisitRow.wall_utc < utc_text(until))
+            if limit is not None:
+                query = query.limit(limit)
+            with self._translated("read visits"):
+                return [_to_visit(row) for row in query.execute(self._db)]
 
     def pending(self, limit: int) -> list[Visit]:
         """Up to ``limit`` visits the server has not acknowledged, oldest (lowest ``seq``) first."""
-        self._check_open()
-        query = _joined().where(OutboxRow.uploaded_at.is_null()).order_by(VisitRow.seq).limit(limit)
-        with self._translated("read the outbox"):
-            return [_to_visit(row) for row in query.execute(self._db)]
+        with self._lock:
+            self._check_open()
+            query = _joined().where(OutboxRow.uploaded_at.is_null()).order_by(VisitRow.seq).limit(limit)
+            with self._translated("read the outbox"):
+                return [_to_visit(row) for row in query.execute(self._db)]
 
     def backlog(self) -> int:
         """How many visits wait for upload."""
-        self._check_open()
-        with self._translated("count the outbox"):
-            return int(OutboxRow.select().where(OutboxRow.uploaded_at.is_null()).count(self._db))
+        with self._lock:
+            self._check_open()
+            with self._translated("count the outbox"):
+                return int(OutboxRow.select().where(OutboxRow.uploaded_at.is_null()).count(self._db))
 
     # ---------------------------------------------------------------------------------------------
     # health
@@ -345,21 +356,23 @@ class Store:
 
     def integrity_ok(self) -> bool:
         """Run the full ``PRAGMA integrity_check`` (slow on a big file: nightly, not per scan)."""
-        self._check_open()
-        with self._translated("check the database"):
-            problems = integrity_check(self._db)
-        if problems:
-            log.error("integrity_check of %s failed: %s", self.path, "; ".join(problems[:5]))
-        return not problems
+        with self._lock:
+            self._check_open()
+            with self._translated("check the database"):
+                problems = integrity_check(self._db)
+            if problems:
+                log.error("integrity_check of %s failed: %s", self.path, "; ".join(problems[:5]))
+            return not problems
 
     # ---------------------------------------------------------------------------------------------
     # lifecycle
 
     def close(self) -> None:
-        """Close the calling thread's connection. Idempotent."""
-        if not self._closed:
-            self._closed = True
-            self._db.close()
+        """Close the connection. Idempotent; any later call raises StoreError."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._db.close()
 
     def __enter__(self) -> Self:
         return self
@@ -422,7 +435,9 @@ def _check_or_quarantine(path: Path, *, quarantine: bool) -> Path | None:
     The check uses a bare connection that sets no pragmas, so nothing is written before the verdict.
     A damaged file is moved aside *while that connection is still open*: when SQLite closes the last
     connection to a file it cannot read, it deletes the ``-wal`` and ``-shm`` files beside it, and
-    the WAL may hold the latest visits. After the rename those deletions find nothing.
+    the WAL may hold the latest visits. After the rename those deletions find nothing, and the WAL
+    is kept byte for byte. (SQLite may still checkpoint the WAL's pages into the moved main file as
+    that connection closes; that copies the newest pages in and loses nothing.)
 
     Only SQLITE_CORRUPT, SQLITE_NOTADB and a failed quick_check count as damage. Anything else
     (permissions, a lock held too long) is a StoreError: moving a healthy file aside because of a
