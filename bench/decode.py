@@ -145,8 +145,9 @@ def make_peers(names: set[str], wechat_models: Path | None) -> dict[str, PeerFn]
         def ocv(g: np.ndarray) -> list[Result]:
             try:
                 ok, texts, points, _ = det.detectAndDecodeMulti(g)
-            except UnicodeDecodeError:
-                # OpenCV's Python binding fails on a non-UTF-8 payload (Shift_JIS): count as unread.
+            except (UnicodeDecodeError, cv2.error):
+                # OpenCV raises on a non-UTF-8 payload (Shift_JIS) or an unsupported mode (Kanji):
+                # count the image as unread rather than abort the run.
                 return []
             if not ok or points is None:
                 return []

@@ -46,15 +46,17 @@ class DecoderOptions:
     """Folder holding the four WeChat QR model files; needs ``cv2.wechat_qrcode`` (opencv-contrib 4.x)."""
     max_fallback_ms: float = 60.0
     """Per-frame budget for the fallback stages, so one hard frame cannot stall the gate."""
+    max_fallback_pixels: int = 2_000_000
+    """Whole-frame fallback stages skip images (after any upscaling) larger than this many pixels."""
     micro_qr: bool = False
     """Also accept Micro QR codes (no ID card or certificate uses them; off saves time)."""
-    crop_margin: float = 0.3
+    crop_margin: float = 0.5
     """Margin around a located-but-failed symbol, as a fraction of its size, for the crop stages."""
-    crop_target_px: int = 400
+    crop_target_px: int = 600
     """A crop is upscaled (never beyond 4×) so the symbol is about this many pixels wide."""
-    stages: str = "crop,crop_clahe4,crop_sharpen,up2,gamma05,sharpen,clahe4,pyzbar"
+    stages: str = "crop,crop_clahe4,crop_sharpen,crop_gamma05,up2,gamma05,sharpen,clahe4,gh,pyzbar"
     """Fallback stages, in order, for a frame where zxing-cpp located a symbol it could not decode."""
-    blind_stages: str = "up2,gamma05,sharpen"
+    blind_stages: str = "up2,gamma05,sharpen,pyzbar"
     """Fallback stages for a frame where nothing was located but the edge signal says a code may be."""
     edge_fraction_min: float = 0.03
     """Edge density (see ``fallback.edge_fraction``) above which an unlocated frame gets the blind

@@ -192,6 +192,12 @@ class WholeStage(_Base):
         self.name = name
         self._transform = transform
 
+    def applies(self, ctx: Context) -> bool:
+        # A whole-frame pass on a multi-megapixel photo would blow the budget in one call; large
+        # frames get the crop stages only (their modules are rarely too small anyway).
+        pixels = ctx.gray.size * (4 if self._transform == "up2" else 1)
+        return pixels <= ctx.options.max_fallback_pixels
+
     def run(self, ctx: Context) -> list[Symbol]:
         cv2 = _cv2()
         if cv2 is None:
@@ -226,7 +232,8 @@ class PyzbarStage(_Base):
         return self._mod
 
     def applies(self, ctx: Context) -> bool:
-        return self._load() is not None
+        # ZBar takes about a second on a 12 Mpx photo: large frames skip it, as the whole-frame stages do.
+        return ctx.gray.size <= ctx.options.max_fallback_pixels and self._load() is not None
 
     def run(self, ctx: Context) -> list[Symbol]:
         mod = self._load()
