@@ -38,15 +38,17 @@ SET_LABEL = {
     "synthetic": "synthetic",
     "idle": "idle",
 }
-PEERS = ("ours", "zxing", "pyzbar", "opencv", "ours+wechat")
+PEERS = ("ours", "ours+full", "zxing", "pyzbar", "opencv", "ours+wechat")
+# Peers that also get the full-resolution image as the camera's main stream (vga runs only).
+FULL_AWARE = frozenset({"ours+full"})
 # Native BoofCV photos are up to 12 Mpx: ZBar and OpenCV take seconds there, so by default they run at
 # vga only (where the kiosk works). ``--native-peers`` widens it.
 DEFAULT_NATIVE_PEERS = "ours,zxing"
 START, END = "<!-- decode-bench:start -->", "<!-- decode-bench:end -->"
 
 Result = tuple[str, tuple[float, float]]  # payload text, centre
-PeerFn = Callable[[np.ndarray], list[Result]]
-OURS_DECODER: list[Any] = []
+PeerFn = Callable[..., list[Result]]
+OURS_DECODER: dict[str, Any] = {}
 
 
 def shared_dir() -> Path:
@@ -99,8 +101,14 @@ def make_peers(names: set[str], wechat_models: Path | None) -> dict[str, PeerFn]
     peers: dict[str, PeerFn] = {}
     if "ours" in names:
         ours = Decoder(_options())
-        OURS_DECODER.append(ours)  # the run loop reads its ``last_stats`` after each call
+        OURS_DECODER["ours"] = ours  # the run loop reads its ``last_stats`` after each call
         peers["ours"] = lambda g: [(s.text, centre(s.quad)) for s in ours.decode(g)]
+    if "ours+full" in names:
+        # The kiosk decodes the camera's vga preview and, for a code it located but could not read, crops
+        # the main stream; here the original photo plays the main stream.
+        ours_full = Decoder(_options())
+        OURS_DECODER["ours+full"] = ours_full
+        peers["ours+full"] = lambda g, full: [(s.text, centre(s.quad)) for s in ours_full.decode(g, full)]
     if "ours+wechat" in names and wechat_models is not None:
         import cv2
 
@@ -236,7 +244,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         native_names.add("ours+wechat")
     peers = make_peers(peer_names, wechat)
     per_res_peers = {
-        r: [p for p in PEERS if p in peers and (r != "native" or p in native_names)] for r in resolutions
+        r: [
+            p
+            for p in PEERS
+            if p in peers and (r != "native" or p in native_names) and not (r == "native" and p in FULL_AWARE)
+        ]
+        for r in resolutions
     }
     entries: list[dict[str, Any]] = []
     for s in sets:
@@ -263,14 +276,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for name in order:
                 fn = peers[name]
                 if (name, res) not in warmed:  # first call pays lazy imports and allocations
-                    fn(gray)
+                    fn(gray, gray0) if name in FULL_AWARE else fn(gray)
                     warmed.add((name, res))
                 # Idle frames are cheap and the cost ratio is a target: repeat them to tame noise.
                 reps = args.idle_repeats if entry["source"] == "idle" else 1
                 times = []
                 for _ in range(max(1, reps)):
                     t0 = time.perf_counter()
-                    results = fn(gray)
+                    results = fn(gray, gray0) if name in FULL_AWARE else fn(gray)
                     times.append((time.perf_counter() - t0) * 1000.0)
                 ms = statistics.median(times)
                 ok, codes_read, codes = score(entry, results, scale)
@@ -284,10 +297,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     t.false_pos += len(results)
                 t.cats[entry.get("category", "")][0] += ok
                 t.cats[entry.get("category", "")][1] += 1
-            if "ours" in per_res_peers[res]:
-                st = OURS_DECODER[0].last_stats
-                key = st.read_by or ("fallback-miss" if len(st.stages) > 1 else "no-fallback")
-                stages[f"{res}/{entry['source']}"][key] += 1
+            for peer, decoder in OURS_DECODER.items():
+                if peer in per_res_peers[res]:
+                    st = decoder.last_stats
+                    key = st.read_by or ("fallback-miss" if len(st.stages) > 1 else "no-fallback")
+                    label = f"{res}/{entry['source']}" + ("" if peer == "ours" else f" ({peer})")
+                    stages[label][key] += 1
         if args.progress and i % 50 == 0:
             print(f"# {i}/{len(entries)} {time.monotonic() - t_start:.0f}s", file=sys.stderr)
 
@@ -400,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sets", default=",".join(SETS), help="comma-separated sources from the manifest")
     ap.add_argument("--res", default="native,vga", help="native, vga or both")
-    ap.add_argument("--peers", default="ours,zxing,pyzbar,opencv", help="decoders to compare")
+    ap.add_argument("--peers", default="ours,ours+full,zxing,pyzbar,opencv", help="decoders to compare")
     ap.add_argument("--native-peers", default=DEFAULT_NATIVE_PEERS, help="subset run at native res")
     ap.add_argument("--limit", type=int, default=0, help="at most N images per set (0: all)")
     ap.add_argument("--wechat-models", default="", help="WeChat QR model folder: adds ours+wechat")

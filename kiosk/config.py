@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.decode import DecoderOptions
+from kiosk.decode.fallback import is_stage_name
 from kiosk.errors import ConfigError
 from kiosk.model import Direction, PolicyMode
 
@@ -218,5 +219,14 @@ def _validate(config: Config) -> None:
         raise ConfigError("store.min_free_mb", "must be 0 or more")
     if not 0 < config.decoder.max_fallback_ms <= 1000:
         raise ConfigError("decoder.max_fallback_ms", "must be above 0 and at most 1000")
+    for key in ("stages", "blind_stages"):
+        names = [n.strip() for n in getattr(config.decoder, key).split(",") if n.strip()]
+        unknown = [n for n in names if not is_stage_name(n)]
+        if unknown:
+            raise ConfigError(
+                f"decoder.{key}", f"unknown stage {unknown[0]!r}; see config/kiosk.example.toml"
+            )
+    if not 0 <= config.decoder.edge_fraction_min <= 1:
+        raise ConfigError("decoder.edge_fraction_min", "must be between 0 and 1")
     if config.policy.mode is PolicyMode.ALLOWLIST and config.policy.roster is None:
         raise ConfigError("policy.roster", "allowlist mode needs a roster file")

@@ -61,6 +61,8 @@ def test_kiosk_config_variable_names_the_file(tmp_path: Path) -> None:
         ({"location.code": "bad code!"}, "location.code", "letters, digits"),
         ({"policy.mode": "allowlist"}, "policy.roster", "roster file"),
         ({"nodot": "x"}, "nodot", "section.key"),
+        ({"decoder.stages": "crop,magic"}, "decoder.stages", "unknown stage 'magic'"),
+        ({"decoder.edge_fraction_min": "2"}, "decoder.edge_fraction_min", "between 0 and 1"),
     ],
 )
 def test_invalid_values_name_the_key_and_what_is_allowed(

@@ -207,3 +207,45 @@ def test_on_shared_photos_at_least_zxing_alone_and_no_idle_reads() -> None:
         assert ours >= theirs
         for e in idle:
             assert d.decode(load_gray(qr / e["image"])) == [], e["image"]
+
+
+def _small_dense_code_scene(seed: int) -> tuple[np.ndarray, np.ndarray, bytes]:
+    """A version-11 code 90 px wide in a noisy vga preview, and the same scene at 3× (the main stream)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    payload = b"x" * 300
+    qr = segno.make_qr(payload, error="l")
+    modules = np.array([[0 if bit else 255 for bit in row] for row in qr.matrix], np.uint8)
+    modules = np.pad(modules, 4, constant_values=255)
+    full = np.full((1440, 1920), 200, np.uint8)
+    full[300:570, 600:870] = cv2.resize(modules, (270, 270), interpolation=cv2.INTER_NEAREST)
+    full = np.clip(full + rng.normal(0, 12, full.shape), 0, 255).astype(np.uint8)
+    vga = cv2.resize(full, (640, 480), interpolation=cv2.INTER_AREA)
+    vga = np.clip(vga + rng.normal(0, 12, vga.shape), 0, 255).astype(np.uint8)
+    return vga, full, payload
+
+
+def test_the_main_stream_reads_what_the_preview_cannot() -> None:
+    vga, full, payload = _small_dense_code_scene(seed=2)
+    # A clock that never moves: no stage is skipped for time, so the outcome does not depend on load.
+    options = DecoderOptions(stages="full_crop,crop,up2", blind_stages="full2x,gamma05,up2")
+    decoder = Decoder(options, clock=lambda: 0.0)
+    assert decoder.decode(vga) == []  # too few pixels per module in the preview
+    assert "full2x" not in decoder.last_stages  # no main stream, no main-stream stage
+    symbols = decoder.decode(vga, full)
+    assert [s.raw for s in symbols] == [payload]
+    assert decoder.last_stats.read_by in ("full_crop", "full2x")
+    # the quad is reported in preview coordinates, around the code (preview x 200-290, y 100-190)
+    xs = [p[0] for p in symbols[0].quad]
+    ys = [p[1] for p in symbols[0].quad]
+    assert 195 <= min(xs) < max(xs) <= 295
+    assert 95 <= min(ys) < max(ys) <= 195
+
+
+def test_a_full_frame_that_is_not_the_same_scene_is_refused(decoder: Decoder) -> None:
+    vga = np.zeros((480, 640), np.uint8)
+    with pytest.raises(DecodeError, match="not a larger view"):
+        decoder.decode(vga, np.zeros((1080, 1080), np.uint8))
+    with pytest.raises(DecodeError, match="not a larger view"):
+        decoder.decode(vga, np.zeros((240, 320), np.uint8))

@@ -54,11 +54,11 @@ class DecoderOptions:
     """Margin around a located-but-failed symbol, as a fraction of its size, for the crop stages."""
     crop_target_px: int = 600
     """A crop is upscaled (never beyond 4×) so the symbol is about this many pixels wide."""
-    stages: str = "crop,crop_clahe4,crop_sharpen,crop_gamma05,up2,gamma05,sharpen,clahe4,gh,pyzbar"
+    stages: str = "full_crop,crop,gh,gamma3,sharpen1,up2,crop_clahe4,up2gh,pyzbar_up2"
     """Fallback stages, in order, for a frame where zxing-cpp located a symbol it could not decode."""
-    blind_stages: str = "up2,gamma05,sharpen,pyzbar"
+    blind_stages: str = "full2x,gamma05,down2,gamma3,up2,median3,open,pyzbar,clahe4,up2gh,up2adapt"
     """Fallback stages for a frame where nothing was located but the edge signal says a code may be."""
-    edge_fraction_min: float = 0.03
+    edge_fraction_min: float = 0.025
     """Edge density (see ``fallback.edge_fraction``) above which an unlocated frame gets the blind
     stages; measured so that most idle frames stay below it. 1.0 disables the blind stages."""
 
@@ -115,11 +115,21 @@ class Decoder:
         """Names of the stages the last ``decode`` call ran (``("zxing",)`` on an idle frame)."""
         return self.last_stats.stages
 
-    def decode(self, gray: Gray) -> list[Symbol]:
-        """Decode every QR code in ``gray`` (2-D ``uint8``). Quads are in ``gray``'s pixel coordinates."""
+    def decode(self, gray: Gray, full: Gray | None = None) -> list[Symbol]:
+        """Decode every QR code in ``gray`` (2-D ``uint8``). Quads are in ``gray``'s pixel coordinates.
+
+        ``full`` is the same scene at a higher resolution (a camera's main stream, same aspect ratio),
+        used only by the ``full_crop``/``full2x`` fallbacks when the preview-size frame could not be read.
+        """
         if self._closed:
             raise DecodeError("decoder is closed")
         _check_gray(gray)
+        if full is not None:
+            _check_gray(full)
+            gh, gw = gray.shape
+            fh, fw = full.shape
+            if fw < gw or abs(fh / fw - gh / gw) > 0.02:
+                raise DecodeError(f"full frame {fw}x{fh} is not a larger view of the {gw}x{gh} frame")
         start = self._clock()
         symbols, failed = self._zxing(gray, _FAST_STAGE)
         stages = [_FAST_STAGE]
@@ -128,7 +138,7 @@ class Decoder:
         stages_to_run = self._fallback_plan(gray, failed) if not symbols else []
         if stages_to_run:
             deadline = start + self.options.max_fallback_ms / 1000.0
-            ctx = fallback.Context(gray=gray, failed=tuple(failed), options=self.options)
+            ctx = fallback.Context(gray=gray, failed=tuple(failed), options=self.options, full=full)
             for stage in stages_to_run:
                 if self._clock() >= deadline:
                     exhausted = True

@@ -37,7 +37,14 @@ class Context:
     gray: Gray
     failed: tuple[Quad, ...]
     options: DecoderOptions
+    #: the same scene at a higher resolution (a camera's main stream), or None
+    full: Gray | None = None
     cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def full_ratio(self) -> float:
+        """How many ``full`` pixels one ``gray`` pixel spans (1.0 without a full frame)."""
+        return 1.0 if self.full is None else self.full.shape[1] / self.gray.shape[1]
 
 
 class Stage(Protocol):
@@ -133,31 +140,71 @@ class _Base:
         return None
 
 
+def _gamma(cv2: Any, img: Gray, g: float) -> Gray:
+    lut = np.clip(255.0 * (np.arange(256) / 255.0) ** g + 0.5, 0, 255).astype(np.uint8)
+    out: Gray = cv2.LUT(img, lut)
+    return out
+
+
+def _unsharp(cv2: Any, img: Gray, sigma: float, amount: float) -> Gray:
+    blur = cv2.GaussianBlur(img, (0, 0), sigma)
+    out: Gray = cv2.addWeighted(img, 1.0 + amount, blur, -amount, 0)
+    return out
+
+
 def _transform(cv2: Any, img: Gray, name: str) -> tuple[Gray, float]:
-    """Apply one named image rescue; returns the image and the scale it was resized by."""
+    """Apply one named image rescue; returns the image and the scale it was resized by.
+
+    ``up2<rest>`` means: upscale 2× first, then apply ``<rest>`` (e.g. ``up2gh``, ``up2adapt``).
+    """
+    if name.startswith("up2") and name != "up2":
+        up, scale = _transform(cv2, img, "up2")
+        out, extra = _transform(cv2, up, name[3:])
+        return out, scale * extra
     if name in ("none", "gh"):
         return img, 1.0
     if name == "up2":
         # Small or finely printed codes: at vga a module can be under 2 px, below zxing-cpp's detector.
         return cv2.resize(img, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC), 2.0
+    if name == "down2":
+        # Codes so close that zxing-cpp's finder-pattern scan overshoots; halving also averages noise.
+        return cv2.resize(img, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA), 0.5
     if name in ("clahe", "clahe4"):
         # Glare and bright spots: equalise contrast per tile so the code's dark modules separate again.
         return (_clahe(cv2, img) if name == "clahe" else _clahe(cv2, img, 4.0, 4)), 1.0
-    if name in ("gamma05", "gamma2"):
+    if name in ("gamma05", "gamma2", "gamma3"):
         # Over- or under-exposed codes: stretch the end of the histogram the code sits in.
-        g = 0.5 if name == "gamma05" else 2.0
-        lut = np.clip(255.0 * (np.arange(256) / 255.0) ** g + 0.5, 0, 255).astype(np.uint8)
-        out: Gray = cv2.LUT(img, lut)
-        return out, 1.0
+        return _gamma(cv2, img, {"gamma05": 0.5, "gamma2": 2.0, "gamma3": 3.0}[name]), 1.0
     if name == "sharpen":
         # Defocus blur: unsharp masking restores module edges enough for the binarizer.
-        blur = cv2.GaussianBlur(img, (0, 0), 2.0)
-        sharp: Gray = cv2.addWeighted(img, 2.0, blur, -1.0, 0)
-        return sharp, 1.0
+        return _unsharp(cv2, img, 2.0, 1.0), 1.0
+    if name == "sharpen1":
+        # Milder blur at vga: a tighter, stronger unsharp mask.
+        return _unsharp(cv2, img, 1.0, 1.5), 1.0
     if name == "smooth":
         # Moire and sensor noise: a light blur removes the beat pattern before binarisation.
         smooth: Gray = cv2.GaussianBlur(img, (0, 0), 1.0)
         return smooth, 1.0
+    if name == "median3":
+        # Salt-and-pepper damage and screen moire: a median keeps module edges while removing specks.
+        median: Gray = cv2.medianBlur(img, 3)
+        return median, 1.0
+    if name == "open":
+        # Light modules eaten into by ink bleed or glare halos: a grey-level opening restores them.
+        opened: Gray = cv2.morphologyEx(img, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        return opened, 1.0
+    if name == "flat":
+        # Glare gradients and shadows: divide by the background (a blur of a 1/16 thumbnail, so it costs
+        # about a millisecond at vga) to flatten the lighting before the binarizer sees it.
+        h, w = img.shape
+        thumb = cv2.resize(img, (max(1, w // 16), max(1, h // 16)), interpolation=cv2.INTER_AREA)
+        background = cv2.resize(cv2.GaussianBlur(thumb, (0, 0), 2.0), (w, h), interpolation=cv2.INTER_LINEAR)
+        flat: Gray = cv2.divide(img, background, scale=180)
+        return flat, 1.0
+    if name == "adapt":
+        # Uneven lighting across the code: an explicit local-mean threshold with a wide window.
+        binary: Gray = cv2.adaptiveThreshold(img, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 41, 5)
+        return binary, 1.0
     raise ValueError(f"unknown image transform {name!r}")
 
 
@@ -195,7 +242,7 @@ class WholeStage(_Base):
     def applies(self, ctx: Context) -> bool:
         # A whole-frame pass on a multi-megapixel photo would blow the budget in one call; large
         # frames get the crop stages only (their modules are rarely too small anyway).
-        pixels = ctx.gray.size * (4 if self._transform == "up2" else 1)
+        pixels = ctx.gray.size * (4 if self._transform.startswith("up2") else 1)
         return pixels <= ctx.options.max_fallback_pixels
 
     def run(self, ctx: Context) -> list[Symbol]:
@@ -207,17 +254,92 @@ class WholeStage(_Base):
         return _shift(symbols, 0.0, 0.0, scale, self.name)
 
 
+class FullCropStage(_Base):
+    """zxing-cpp on a crop of the full-resolution frame around each symbol located but not read.
+
+    A camera's preview stream (vga) is what every frame is decoded from; when a code is there but its
+    modules are too small to read, the main stream holds the detail. Cropping only the symbol keeps the
+    cost near a vga decode even from a 12 Mpx frame.
+    """
+
+    name = "full_crop"
+
+    def __init__(self, zxing: ZxingPass) -> None:
+        self._zxing = zxing
+
+    def applies(self, ctx: Context) -> bool:
+        return bool(ctx.failed) and ctx.full is not None and ctx.full_ratio > 1.2
+
+    def run(self, ctx: Context) -> list[Symbol]:
+        cv2 = _cv2()
+        if cv2 is None or ctx.full is None:
+            return []
+        k = ctx.full_ratio
+        h, w = ctx.full.shape
+        out: list[Symbol] = []
+        for quad in ctx.failed:
+            xs = [p[0] * k for p in quad]
+            ys = [p[1] * k for p in quad]
+            size = max(max(xs) - min(xs), max(ys) - min(ys), 8.0)
+            m = size * ctx.options.crop_margin
+            x0, x1 = max(0, int(min(xs) - m)), min(w, int(max(xs) + m) + 1)
+            y0, y1 = max(0, int(min(ys) - m)), min(h, int(max(ys) + m) + 1)
+            if x1 - x0 < 8 or y1 - y0 < 8:
+                continue
+            scale = min(4.0, ctx.options.crop_target_px / size)
+            crop = ctx.full[y0:y1, x0:x1]
+            if abs(scale - 1.0) > 0.05:
+                interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC
+                crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=interpolation)
+            else:
+                scale = 1.0
+            symbols, _ = self._zxing(np.ascontiguousarray(crop), self.name)
+            # crop pixel → full pixel (/scale, +offset) → gray pixel (/k)
+            out.extend(_shift(symbols, x0 / k, y0 / k, scale * k, self.name))
+        return out
+
+
+class FullFrameStage(_Base):
+    """zxing-cpp on the full-resolution frame area-reduced to 2× the preview size (real detail, not an
+    interpolated upscale), for frames where nothing was located at preview size."""
+
+    name = "full2x"
+
+    def __init__(self, zxing: ZxingPass) -> None:
+        self._zxing = zxing
+
+    def applies(self, ctx: Context) -> bool:
+        return ctx.full is not None and ctx.full_ratio > 1.2
+
+    def run(self, ctx: Context) -> list[Symbol]:
+        cv2 = _cv2()
+        if cv2 is None or ctx.full is None:
+            return []
+        k = ctx.full_ratio
+        target = min(2.0, k)
+        h, w = ctx.gray.shape
+        img = ctx.full
+        if k > target + 0.05:
+            size = (round(w * target), round(h * target))
+            img = cv2.resize(ctx.full, size, interpolation=cv2.INTER_AREA)
+        else:
+            target = k
+        symbols, _ = self._zxing(np.ascontiguousarray(img), self.name)
+        return _shift(symbols, 0.0, 0.0, target, self.name)
+
+
 def _binarizer(transform: str) -> Any:
     # A global threshold reads codes whose local-average binarisation breaks up (large bright spots).
-    return zxingcpp.Binarizer.GlobalHistogram if transform == "gh" else None
+    return zxingcpp.Binarizer.GlobalHistogram if transform.endswith("gh") else None
 
 
 class PyzbarStage(_Base):
     """ZBar via pyzbar (QR only), on the frame; absent library → the stage never applies."""
 
-    name = "pyzbar"
-
-    def __init__(self) -> None:
+    def __init__(self, upscale: int = 1) -> None:
+        # ``pyzbar_up2``: ZBar on a 2× upscale reads small, blurred codes it misses at vga (~4× the cost).
+        self.name = "pyzbar" if upscale == 1 else f"pyzbar_up{upscale}"
+        self._upscale = upscale
         self._mod: Any | None = None
         self._loaded = False
 
@@ -233,17 +355,25 @@ class PyzbarStage(_Base):
 
     def applies(self, ctx: Context) -> bool:
         # ZBar takes about a second on a 12 Mpx photo: large frames skip it, as the whole-frame stages do.
-        return ctx.gray.size <= ctx.options.max_fallback_pixels and self._load() is not None
+        pixels = ctx.gray.size * self._upscale**2
+        return pixels <= ctx.options.max_fallback_pixels and self._load() is not None
 
     def run(self, ctx: Context) -> list[Symbol]:
         mod = self._load()
         assert mod is not None
+        img = ctx.gray
+        if self._upscale > 1:
+            cv2 = _cv2()
+            if cv2 is None:
+                return []
+            img = cv2.resize(img, None, fx=self._upscale, fy=self._upscale, interpolation=cv2.INTER_CUBIC)
+        k = float(self._upscale)
         out = []
-        for r in mod.decode(ctx.gray, symbols=[mod.ZBarSymbol.QRCODE]):
+        for r in mod.decode(img, symbols=[mod.ZBarSymbol.QRCODE]):
             raw = bytes(r.data)
-            pts = [(float(p.x), float(p.y)) for p in r.polygon]
+            pts = [(float(p.x) / k, float(p.y) / k) for p in r.polygon]
             if len(pts) != 4:
-                x, y, w, h = r.rect
+                x, y, w, h = (v / k for v in r.rect)
                 pts = [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
             quad: Quad = (pts[0], pts[1], pts[2], pts[3])
             out.append(Symbol(text=text_of(raw), raw=raw, quad=quad, decoder=self.name))
@@ -291,7 +421,35 @@ class WeChatStage(_Base):
         self._detector = None
 
 
-_WHOLE = ("up2", "clahe", "clahe4", "gamma05", "gamma2", "sharpen", "smooth", "gh")
+_WHOLE = (
+    "up2",
+    "down2",
+    "clahe",
+    "clahe4",
+    "gamma05",
+    "gamma2",
+    "gamma3",
+    "sharpen",
+    "sharpen1",
+    "smooth",
+    "median3",
+    "open",
+    "adapt",
+    "flat",
+    "gh",
+)
+
+
+def is_stage_name(name: str) -> bool:
+    """Whether ``name`` is a fallback stage ``build_stages`` knows (for config validation)."""
+    if name.startswith("crop"):
+        transform = name.partition("_")[2] or "none"
+        return transform == "none" or transform in _WHOLE
+    return (
+        name in _WHOLE
+        or (name.startswith("up2") and name[3:] in _WHOLE)
+        or name in ("pyzbar", "pyzbar_up2", "full_crop", "full2x")
+    )
 
 
 def build_stages(options: DecoderOptions, names: str, zxing: ZxingPass) -> list[Stage]:
@@ -301,14 +459,18 @@ def build_stages(options: DecoderOptions, names: str, zxing: ZxingPass) -> list[
         name = raw_name.strip()
         if not name:
             continue
-        if name.startswith("crop"):
+        if name == "full_crop":
+            stages.append(FullCropStage(zxing))
+        elif name == "full2x":
+            stages.append(FullFrameStage(zxing))
+        elif name.startswith("crop"):
             transform = name.partition("_")[2] or "none"
             stages.append(CropStage(zxing, name, transform))
-        elif name in _WHOLE:
+        elif name in _WHOLE or (name.startswith("up2") and name[3:] in _WHOLE):
             stages.append(WholeStage(zxing, name, name))
-        elif name == "pyzbar":
+        elif name in ("pyzbar", "pyzbar_up2"):
             if options.try_pyzbar:
-                stages.append(PyzbarStage())
+                stages.append(PyzbarStage(1 if name == "pyzbar" else 2))
         else:
             raise ValueError(f"unknown decoder stage {name!r}")
     return stages
