@@ -522,7 +522,7 @@ def test_duplicate_header_keys_are_refused(p256: Dsc) -> None:
     assert refused(text, p256.trust()) is Reason.DCC_CBOR
 
 
-_FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @_FUZZ

@@ -253,13 +253,13 @@ def _check_contract(payload: bytes | str) -> None:
 
 # The deadline is generous (the parser takes well under a millisecond on these inputs, see
 # docs/benchmarks.md); it is here to catch pathological slowness such as a regex blow-up.
-@settings(max_examples=600, deadline=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=200, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=4096))
 def test_any_bytes_give_a_credential_or_the_parsers_own_error(payload: bytes) -> None:
     _check_contract(payload)
 
 
-@settings(max_examples=600, deadline=200)
+@settings(deadline=200)
 @given(
     seed=st.sampled_from(SEEDS),
     cut=st.integers(min_value=0, max_value=400),
