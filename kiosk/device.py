@@ -1,0 +1,97 @@
+"""Layer: core. The seams between the scan loop and the physical world, as protocols and value objects.
+
+The core defines what it needs; ``hardware/`` implements it (cameras, 2D scanners, gate outputs, systemd).
+Real fakes live beside the real devices (replay and demo cameras, gpiozero's MockFactory), never in the core.
+
+::
+
+    Camera ──read()──▶ FrameGrabber (thread, newest frame only, supervision) ──latest()──▶ ScanLoop
+    Scanner ──payloads──▶ queue ─────────────────────────────────────────────────────────▶ ScanLoop
+    ScanLoop ──signal(outcome)──▶ GateOutputs (relay, LEDs, buzzer)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from kiosk.errors import KioskError
+from kiosk.model import Outcome
+
+Gray = npt.NDArray[np.uint8]
+
+
+class DeviceError(KioskError):
+    """A device failed: a camera that cannot be opened or read, a scanner that went away."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Frame:
+    """One camera frame: a grayscale preview (what is decoded) and, optionally, the full-resolution view."""
+
+    gray: Gray
+    seq: int  # increases by one per frame grabbed since the camera was opened
+    captured_s: float  # monotonic seconds when the frame arrived
+    full: Gray | None = None  # a camera's main stream (same scene, larger), used only by decode fallbacks
+
+
+class CameraState(StrEnum):
+    STARTING = "starting"
+    RUNNING = "running"
+    LOST = "lost"  # silent or failing: being reopened with back-off
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class CameraStatus:
+    state: CameraState
+    fps: float  # measured frame rate over the last second or so
+    detail: str = ""  # what went wrong, for the screen and the log
+    reopen_attempts: int = 0
+
+
+class FrameSource(Protocol):
+    """What the scan loop reads frames from (``hardware.camera.FrameGrabber``)."""
+
+    def latest(self, after_seq: int, timeout_s: float) -> Frame | None:
+        """The newest frame with ``seq > after_seq``, waiting up to ``timeout_s``; None if none came."""
+        ...
+
+    def status(self) -> CameraStatus: ...
+
+
+class GateState(StrEnum):
+    READY = "ready"
+    NO_OUTPUTS = "no_outputs"  # no GPIO on this machine, or disabled in config: the kiosk still works
+    FAULT = "fault"
+
+
+class GateOutputs(Protocol):
+    """Relay, LEDs and buzzer. ``signal`` returns at once; pulses and patterns run in the background."""
+
+    def signal(self, outcome: Outcome) -> None: ...
+
+    def state(self) -> GateState: ...
+
+    def close(self) -> None: ...
+
+
+class NullGate:
+    """No gate outputs: every signal is ignored (a laptop, a kiosk without a relay, tests)."""
+
+    def __init__(self, reason: str = "no gate outputs configured") -> None:
+        self.reason = reason
+        self.signals: list[Outcome] = []
+
+    def signal(self, outcome: Outcome) -> None:
+        self.signals.append(outcome)
+
+    def state(self) -> GateState:
+        return GateState.NO_OUTPUTS
+
+    def close(self) -> None:
+        return None
