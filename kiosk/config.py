@@ -71,6 +71,57 @@ class StoreConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CameraConfig:
+    #: auto (picamera2, then OpenCV) | picamera2 | opencv:DEVICE (index or /dev/v4l/by-id/... path)
+    #: | replay:PATH (folder of images or a video) | demo
+    source: str = "auto"
+    width: int = 640
+    height: int = 480
+    fps: float = 30.0
+    #: Exposure and focus where the driver allows; "auto" leaves them to the camera.
+    exposure: str = "auto"
+    focus: str = "auto"
+    #: Replay pacing: real time at ``fps`` (true) or as fast as frames can be read (false).
+    replay_realtime: bool = True
+    #: No frame for this long → "camera lost" on screen, and the camera is reopened with back-off.
+    lost_after_s: float = 2.0
+    #: Back-off between reopen attempts grows to at most this.
+    reopen_max_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class GateConfig:
+    #: Drive the relay, LEDs and buzzer through gpiozero. Off, or no GPIO on the machine → "no gate outputs".
+    enabled: bool = False
+    #: BCM pin of the relay for a door strike or turnstile; empty = no relay.
+    relay_pin: str = ""
+    #: true: the relay closes when the pin is high.
+    relay_active_high: bool = True
+    #: How long the relay stays closed for one admission.
+    unlock_s: float = 3.0
+    green_led_pin: str = ""
+    red_led_pin: str = ""
+    buzzer_pin: str = ""
+    #: Optional door or turnstile sensor input (closed = pin pulled low).
+    door_sensor_pin: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ScannerConfig:
+    #: A USB HID keyboard-wedge 2D scanner (evdev device, e.g. /dev/input/by-id/...-event-kbd); empty = none.
+    hid_device: str = ""
+    #: A serial / USB-CDC 2D scanner (e.g. /dev/ttyACM0); empty = none. The mode that keeps UTF-8 intact.
+    serial_port: str = ""
+    serial_baud: int = 115200
+
+
+@dataclass(frozen=True, slots=True)
+class SyncConfig:
+    #: The provincial server's base URL (https://...); empty = not configured yet.
+    server_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class DccConfig:
     #: JSON trust list of signer certificates (country, kid, DER base64); verification is offline.
     trust_list: Path | None = None
@@ -85,6 +136,10 @@ class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     decoder: DecoderOptions = field(default_factory=DecoderOptions)
     dcc: DccConfig = field(default_factory=DccConfig)
+    camera: CameraConfig = field(default_factory=CameraConfig)
+    gate: GateConfig = field(default_factory=GateConfig)
+    scanner: ScannerConfig = field(default_factory=ScannerConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)
 
 
 def load_config(
@@ -228,5 +283,28 @@ def _validate(config: Config) -> None:
             )
     if not 0 <= config.decoder.edge_fraction_min <= 1:
         raise ConfigError("decoder.edge_fraction_min", "must be between 0 and 1")
+    camera = config.camera
+    if camera.source not in ("auto", "demo", "picamera2", "opencv") and not camera.source.startswith(
+        ("replay:", "opencv:")
+    ):
+        raise ConfigError(
+            "camera.source", "allowed values: auto, picamera2, opencv:DEVICE, replay:PATH, demo"
+        )
+    if not (16 <= camera.width <= 8192 and 16 <= camera.height <= 8192):
+        raise ConfigError("camera.width", "width and height must be between 16 and 8192 pixels")
+    if not 1 <= camera.fps <= 120:
+        raise ConfigError("camera.fps", "must be between 1 and 120")
+    if not 0.2 <= camera.lost_after_s <= 60:
+        raise ConfigError("camera.lost_after_s", "must be between 0.2 and 60 seconds")
+    if not 0.1 <= camera.reopen_max_s <= 300:
+        raise ConfigError("camera.reopen_max_s", "must be between 0.1 and 300 seconds")
+    for key in ("relay_pin", "green_led_pin", "red_led_pin", "buzzer_pin", "door_sensor_pin"):
+        pin = getattr(config.gate, key)
+        if pin and not (pin.isdigit() and 0 <= int(pin) <= 27):
+            raise ConfigError(f"gate.{key}", "a BCM GPIO number 0-27, or empty for none")
+    if not 0.1 <= config.gate.unlock_s <= 60:
+        raise ConfigError("gate.unlock_s", "must be between 0.1 and 60 seconds")
+    if config.sync.server_url and not config.sync.server_url.startswith("https://"):
+        raise ConfigError("sync.server_url", "must start with https:// (TLS is never turned off)")
     if config.policy.mode is PolicyMode.ALLOWLIST and config.policy.roster is None:
         raise ConfigError("policy.roster", "allowlist mode needs a roster file")

@@ -12,6 +12,7 @@ Real fakes live beside the real devices (replay and demo cameras, gpiozero's Moc
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -85,7 +86,7 @@ class NullGate:
 
     def __init__(self, reason: str = "no gate outputs configured") -> None:
         self.reason = reason
-        self.signals: list[Outcome] = []
+        self.signals: deque[Outcome] = deque(maxlen=100)  # the last few, for tests and the status screen
 
     def signal(self, outcome: Outcome) -> None:
         self.signals.append(outcome)
