@@ -72,6 +72,8 @@ class DecodeStats:
     located: int = 0
     elapsed_ms: float = 0.0
     budget_exhausted: bool = False
+    #: where zxing-cpp located symbols it could not decode (frame coordinates): aiming hints use them
+    failed_quads: tuple[Quad, ...] = ()
 
 
 class Decoder:
@@ -161,6 +163,7 @@ class Decoder:
             located=len(failed),
             elapsed_ms=(self._clock() - start) * 1000.0,
             budget_exhausted=exhausted,
+            failed_quads=tuple(failed) if not symbols else (),
         )
         return symbols
 
