@@ -22,7 +22,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,7 +64,12 @@ def _common() -> _Parser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
+Extension = Callable[[Any, argparse.ArgumentParser], None]
+
+
+def build_parser(extend: Extension | None = None) -> argparse.ArgumentParser:
+    """The ``kiosk`` parser. ``extend(subparsers, common)`` adds commands that need the device layers
+    (``run``, ``doctor``); the composition root outside the core passes it."""
     common = _common()
     parser = _Parser(prog="kiosk", description="QR gate kiosk: decode, verify, scan and record visits.")
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
@@ -112,17 +117,25 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="record into the configured database, not a temporary one",
     )
+    if extend is not None:
+        extend(sub, common)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    extend: Extension | None = None,
+    commands: Mapping[str, Callable[[argparse.Namespace], int]] | None = None,
+) -> int:
+    """Run one command. ``extend``/``commands`` add the device-layer commands (see ``build_parser``)."""
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(extend).parse_args(argv)
         logging.basicConfig(
             level=logging.INFO if args.verbose else logging.WARNING,
             format="kiosk: %(levelname)s %(name)s: %(message)s",
         )
-        handler = _COMMANDS[args.command]
+        handler = {**_COMMANDS, **(commands or {})}[args.command]
         return handler(args)
     except (UsageError, ConfigError) as exc:
         print(f"kiosk: error: {exc}", file=sys.stderr)
@@ -135,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # never a traceback for an operator; -v shows it in the log
-        logging.getLogger("kiosk").debug("unexpected error", exc_info=True)
+        logging.getLogger("kiosk").info("unexpected error", exc_info=True)  # shown with -v
         print(
             f"kiosk: internal error: {type(exc).__name__}: {exc} (run with -v for details)",
             file=sys.stderr,
