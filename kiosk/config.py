@@ -169,7 +169,7 @@ def load_config(
             raise ConfigError(dotted, "an override must look like section.key=value")
         merged.setdefault(section, {})[key] = value
     config: Config = _build(Config, merged, "")
-    _validate(config)
+    validate(config)
     return config
 
 
@@ -256,7 +256,8 @@ def _convert(key: str, value: Any, hint: Any) -> Any:
     raise ConfigError(key, f"unsupported type {hint}")  # pragma: no cover - a programming error
 
 
-def _validate(config: Config) -> None:
+def validate(config: Config) -> None:
+    """Check a built config tree; raises ConfigError naming the first bad key."""
     if not _CODE.fullmatch(config.location.code):
         raise ConfigError(
             "location.code",

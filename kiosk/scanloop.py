@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 #: who lowers the phone and shows it again is answered again.
 RELEASE_S = 1.5
 SCANNER_QUEUE = 32
+#: CPU the loop may spend per second on "blind" fallbacks (frames where no code was located but the scene is
+#: busy). Without a ration, a cluttered empty scene would pay for them on every frame; with it, a hard code
+#: still gets a thorough attempt every few frames while the idle gate stays under ~10% of a core.
+BLIND_FALLBACK_MS_PER_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,7 @@ class ScanLoop:
         on_verdict: Callable[[LoopVerdict], None],
         on_hint: Callable[[Hint], None] | None = None,
         release_s: float = RELEASE_S,
+        blind_fallback_ms_per_s: float = BLIND_FALLBACK_MS_PER_S,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._frames = frames
@@ -90,6 +95,9 @@ class ScanLoop:
         self._on_hint = on_hint
         self._monotonic = monotonic
         self._presence = PresenceFilter(release_s)
+        self._blind_rate = blind_fallback_ms_per_s
+        self._blind_tokens = blind_fallback_ms_per_s  # a token bucket of milliseconds, refilled per second
+        self._blind_refilled_s = monotonic()
         self._scanned: queue.Queue[tuple[bytes, float]] = queue.Queue(SCANNER_QUEUE)
         self._last_seq = -1
         self._hint = Hint.NONE
@@ -136,8 +144,16 @@ class ScanLoop:
 
     def _process(self, frame: Frame) -> list[LoopVerdict]:
         self.frames_processed += 1
+        now_s = self._monotonic()
+        self._blind_tokens = min(
+            self._blind_rate, self._blind_tokens + (now_s - self._blind_refilled_s) * self._blind_rate
+        )
+        self._blind_refilled_s = now_s
         try:
-            symbols = self._decoder.decode(frame.gray, frame.full)
+            symbols = self._decoder.decode(frame.gray, frame.full, blind=self._blind_tokens > 0)
+            stats = self._decoder.last_stats
+            if stats.located == 0 and len(stats.stages) > 1:
+                self._blind_tokens -= stats.elapsed_ms
         except Exception:
             # One bad frame (a driver handing over garbage, a decoder bug) never stops the gate.
             log.exception("decoding frame %d failed", frame.seq)

@@ -223,3 +223,21 @@ def test_the_loop_runs_on_its_own_thread_and_stops(store, clock) -> None:
         assert got.wait(10)
         assert loop.healthy()
     assert not any(t.name == "scan-loop" for t in threading.enumerate())
+
+
+def test_blind_fallbacks_are_rationed_on_a_busy_empty_scene(store, clock) -> None:
+    frames = ScriptedFrames(clock)
+    loop, published, _ = make_loop(store, clock, frames, blind_fallback_ms_per_s=1.0)
+    decoder = loop._decoder
+    busy = np.random.default_rng(3).integers(0, 256, (480, 640), dtype=np.uint8)  # edges everywhere, no code
+    frames.push(busy)
+    loop.step(wait_s=0)
+    assert len(decoder.last_stages) > 1  # the first frame gets the blind stages
+    frames.push(busy)
+    loop.step(wait_s=0)
+    assert decoder.last_stages == ("zxing",)  # the ration is spent: fast path only
+    clock.advance(3600)  # an hour later the ration has refilled
+    frames.push(busy)
+    loop.step(wait_s=0)
+    assert len(decoder.last_stages) > 1
+    assert published == []

@@ -117,11 +117,13 @@ class Decoder:
         """Names of the stages the last ``decode`` call ran (``("zxing",)`` on an idle frame)."""
         return self.last_stats.stages
 
-    def decode(self, gray: Gray, full: Gray | None = None) -> list[Symbol]:
+    def decode(self, gray: Gray, full: Gray | None = None, *, blind: bool = True) -> list[Symbol]:
         """Decode every QR code in ``gray`` (2-D ``uint8``). Quads are in ``gray``'s pixel coordinates.
 
         ``full`` is the same scene at a higher resolution (a camera's main stream, same aspect ratio),
         used only by the ``full_crop``/``full2x`` fallbacks when the preview-size frame could not be read.
+        ``blind=False`` skips the stages for frames where nothing was located (the live loop rations them:
+        an empty but busy scene would otherwise pay for them on every frame).
         """
         if self._closed:
             raise DecodeError("decoder is closed")
@@ -137,7 +139,7 @@ class Decoder:
         stages = [_FAST_STAGE]
         read_by = _FAST_STAGE if symbols else None
         exhausted = False
-        stages_to_run = self._fallback_plan(gray, failed) if not symbols else []
+        stages_to_run = self._fallback_plan(gray, failed, blind) if not symbols else []
         if stages_to_run:
             deadline = start + self.options.max_fallback_ms / 1000.0
             ctx = fallback.Context(gray=gray, failed=tuple(failed), options=self.options, full=full)
@@ -167,11 +169,11 @@ class Decoder:
         )
         return symbols
 
-    def _fallback_plan(self, gray: Gray, failed: list[Quad]) -> list[fallback.Stage]:
+    def _fallback_plan(self, gray: Gray, failed: list[Quad], blind: bool) -> list[fallback.Stage]:
         """Which fallback stages this frame deserves: none unless a code seems present."""
         if failed:
             return self._stages
-        if self._blind and fallback.edge_fraction(gray) >= self.options.edge_fraction_min:
+        if blind and self._blind and fallback.edge_fraction(gray) >= self.options.edge_fraction_min:
             return self._blind
         return []
 

@@ -1,0 +1,224 @@
+"""Layer: ui (composition root). ``kiosk doctor``: a readable self-test for the person installing a kiosk.
+
+Each check prints OK, WARN or FAIL with what to do next. Nothing here changes recorded data: the database
+is opened and checked, never written to; the relay is clicked once (unless ``--no-relay``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from kiosk.config import Config
+from kiosk.model import Outcome
+
+TEST_CARD_PAYLOAD = "QRGATE:TEST-CARD"
+
+
+class Level(StrEnum):
+    OK = "OK"
+    WARN = "WARN"
+    FAIL = "FAIL"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    level: Level
+    message: str
+
+
+def run_doctor(config: Config, *, seconds: float = 3.0, click_relay: bool = True) -> list[Check]:
+    checks = [Check("configuration", Level.OK, "valid")]
+    for name, fn in (
+        ("database", lambda: _database(config)),
+        ("disk space", lambda: _disk(config)),
+        ("clock", _clock),
+        ("camera", lambda: _camera(config, seconds)),
+        ("gate outputs", lambda: _gate(config, click_relay)),
+        ("2D scanners", lambda: _scanners(config)),
+        ("DCC trust list", lambda: _trust(config)),
+        ("server", lambda: _server(config)),
+    ):
+        checks.append(_guard(name, fn))
+    return checks
+
+
+def _guard(name: str, fn: Callable[[], Check]) -> Check:
+    try:
+        return fn()
+    except Exception as exc:  # a check that crashes is a failed check, never a crashed doctor
+        return Check(name, Level.FAIL, f"{type(exc).__name__}: {exc}")
+
+
+def _database(config: Config) -> Check:
+    from kiosk.cli import open_store  # noqa: PLC0415
+
+    path = config.store.database
+    folder = path.parent
+    if folder.exists() and not os.access(folder, os.W_OK):
+        return Check("database", Level.FAIL, f"{folder} is not writable by this user: fix its owner/mode")
+    with open_store(config) as store:
+        if store.recovered_from is not None:
+            return Check(
+                "database",
+                Level.WARN,
+                f"was damaged; moved aside to {store.recovered_from} and a new one started: keep the old file",
+            )
+        if not store.integrity_ok():
+            return Check("database", Level.FAIL, f"{path} fails its integrity check: call support")
+        return Check("database", Level.OK, f"{path} writable, {store.backlog()} visits waiting for upload")
+
+
+def _disk(config: Config) -> Check:
+    folder = config.store.database.parent
+    while not folder.exists():
+        folder = folder.parent
+    free_mb = shutil.disk_usage(folder).free // (1024 * 1024)
+    floor = config.store.min_free_mb
+    if free_mb < floor:
+        return Check("disk space", Level.FAIL, f"{free_mb} MB free, below the {floor} MB floor: free space")
+    if free_mb < 2 * floor:
+        return Check("disk space", Level.WARN, f"{free_mb} MB free, close to the {floor} MB floor")
+    return Check("disk space", Level.OK, f"{free_mb} MB free (floor {floor} MB)")
+
+
+def _clock() -> Check:
+    from kiosk.clock import SystemClock  # noqa: PLC0415
+
+    reading = SystemClock().now()
+    if reading.synchronised:
+        return Check("clock", Level.OK, f"synchronised, {reading.wall:%Y-%m-%d %H:%M:%S} UTC")
+    return Check(
+        "clock",
+        Level.WARN,
+        f"not synchronised ({reading.wall:%Y-%m-%d %H:%M} UTC): connect the network and enable "
+        "systemd-timesyncd; visits are still recorded and flagged",
+    )
+
+
+def _camera(config: Config, seconds: float) -> Check:
+    from hardware.camera import FrameGrabber, make_camera  # noqa: PLC0415
+    from kiosk.decode import Decoder  # noqa: PLC0415
+    from kiosk.device import CameraState, DeviceError  # noqa: PLC0415
+
+    try:
+        camera = make_camera(config.camera)
+    except DeviceError as exc:
+        return Check("camera", Level.FAIL, f"{exc}: check the cable and camera.source")
+    texts: list[str] = []
+    with (
+        Decoder(config.decoder) as decoder,
+        FrameGrabber(
+            camera, lost_after_s=config.camera.lost_after_s, reopen_max_s=config.camera.reopen_max_s
+        ) as grabber,
+    ):
+        grabber.start()
+        deadline = time.monotonic() + seconds
+        seq = -1
+        while time.monotonic() < deadline:
+            frame = grabber.latest(seq, min(0.5, max(0.0, deadline - time.monotonic())))
+            if frame is None:
+                continue
+            seq = frame.seq
+            texts.extend(s.text for s in decoder.decode(frame.gray, frame.full))
+        status = grabber.status()
+    if status.state is not CameraState.RUNNING:
+        return Check("camera", Level.FAIL, f"{camera.name}: {status.state.value} {status.detail}".strip())
+    rate = f"{camera.name} at {status.fps:.1f} frames/s"
+    if status.fps < 0.5 * config.camera.fps:
+        return Check(
+            "camera", Level.WARN, f"{rate}, below the {config.camera.fps:g} asked for: check light/USB"
+        )
+    if TEST_CARD_PAYLOAD in texts:
+        return Check("camera", Level.OK, f"{rate}, test card read")
+    if texts:
+        return Check("camera", Level.OK, f"{rate}, {len(set(texts))} different codes read")
+    return Check(
+        "camera",
+        Level.WARN,
+        f"{rate}, but no code seen: show the test card ('kiosk doctor --test-card card.png') and run again",
+    )
+
+
+def _gate(config: Config, click_relay: bool) -> Check:
+    from hardware.gpio import make_gate  # noqa: PLC0415
+    from kiosk.device import GateState  # noqa: PLC0415
+
+    if not config.gate.enabled:
+        return Check("gate outputs", Level.OK, "not fitted (gate.enabled = false)")
+    gate = make_gate(config.gate)
+    try:
+        state = gate.state()
+        if state is GateState.NO_OUTPUTS:
+            reason = getattr(gate, "reason", "no GPIO on this machine")
+            return Check("gate outputs", Level.FAIL, f"gate.enabled is true but {reason}")
+        if state is GateState.FAULT:
+            return Check("gate outputs", Level.FAIL, "the GPIO driver reported a fault: check the wiring")
+        if not click_relay:
+            return Check("gate outputs", Level.OK, "ready (relay not clicked: --no-relay)")
+        gate.signal(Outcome.GRANTED)
+        time.sleep(min(config.gate.unlock_s, 5.0) + 0.2)  # let the pulse finish before closing the pins
+        return Check(
+            "gate outputs", Level.OK, f"relay clicked once for {config.gate.unlock_s:g} s: listen for it"
+        )
+    finally:
+        gate.close()
+
+
+def _scanners(config: Config) -> Check:
+    paths = [p for p in (config.scanner.serial_port, config.scanner.hid_device) if p]
+    if not paths:
+        return Check("2D scanners", Level.OK, "none configured (camera only)")
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        return Check(
+            "2D scanners", Level.FAIL, f"{', '.join(missing)} not found: plug it in or fix [scanner]"
+        )
+    unreadable = [p for p in paths if not os.access(p, os.R_OK)]
+    if unreadable:
+        return Check(
+            "2D scanners", Level.FAIL, f"{', '.join(unreadable)} not readable: add the user to dialout/input"
+        )
+    return Check("2D scanners", Level.OK, ", ".join(paths))
+
+
+def _trust(config: Config) -> Check:
+    from kiosk.cli import trust_from_config  # noqa: PLC0415
+    from kiosk.model import PolicyMode  # noqa: PLC0415
+
+    if config.dcc.trust_list is None:
+        level = Level.WARN if config.policy.mode is PolicyMode.HEALTH else Level.OK
+        return Check("DCC trust list", level, "none configured: vaccine certificates are refused as unknown")
+    trust = trust_from_config(config)
+    return Check("DCC trust list", Level.OK, f"{len(trust)} signer certificates")
+
+
+def _server(config: Config, timeout_s: float = 3.0) -> Check:
+    url = config.sync.server_url
+    if not url:
+        return Check("server", Level.WARN, "no server configured (sync.server_url): visits stay on the kiosk")
+    parts = urlsplit(url)
+    host, port = parts.hostname or "", parts.port or 443
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        return Check(
+            "server", Level.FAIL, f"cannot reach {host}:{port} ({exc}): check network, DNS, firewall"
+        )
+    return Check("server", Level.OK, f"{host}:{port} reachable")
+
+
+def write_test_card(path: str) -> None:
+    """A PNG of the test card: show it on a phone or print it, and hold it to the camera."""
+    import segno  # noqa: PLC0415
+
+    segno.make_qr(TEST_CARD_PAYLOAD, error="h").save(path, scale=12, border=4)

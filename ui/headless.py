@@ -1,0 +1,166 @@
+"""Layer: ui (composition root). ``kiosk run --headless``: the live gate without a screen.
+
+Wires the camera (through the frame grabber and its supervisor), the 2D scanners, the gate outputs, the
+scan loop and the systemd watchdog, then prints one JSON line per verdict on standard output and camera
+state changes on standard error. SIGTERM or SIGINT stop it cleanly; so does ``--duration``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from contextlib import ExitStack
+from typing import Any
+
+from kiosk.cli import build_pipeline, config_from_args, open_store, trust_from_config
+from kiosk.clock import SystemClock
+from kiosk.config import Config
+from kiosk.decode import Decoder
+from kiosk.device import CameraState, CameraStatus
+from kiosk.scanloop import LoopVerdict, ScanLoop
+
+log = logging.getLogger(__name__)
+
+
+def verdict_json(published: LoopVerdict) -> dict[str, Any]:
+    verdict = published.verdict
+    return {
+        "kind": verdict.decision.kind.value,
+        "ok": verdict.ok,
+        "outcome": verdict.outcome.value,
+        "reason": verdict.reason.value,
+        "latency_ms": round(published.latency_ms, 2),
+        "source": published.source,
+        "recorded": verdict.visit is not None,
+    }
+
+
+def run_headless(args: argparse.Namespace) -> int:
+    from hardware.camera import FrameGrabber  # noqa: PLC0415
+    from hardware.gpio import make_gate  # noqa: PLC0415
+    from hardware.notify import HealthReport, SystemdNotifier, WatchdogPinger  # noqa: PLC0415
+
+    config = config_from_args(args)
+    if args.camera:
+        config = dataclasses.replace(config, camera=dataclasses.replace(config.camera, source=args.camera))
+        from kiosk.config import validate  # noqa: PLC0415
+
+        validate(config)
+    if args.duration is not None and args.duration <= 0:
+        from kiosk.errors import UsageError  # noqa: PLC0415
+
+        raise UsageError("--duration must be more than 0 seconds")
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    clock = SystemClock()
+    trust, deny, signer = _demo_material(config, trust_from_config(config))
+
+    with ExitStack() as stack:
+        store = stack.enter_context(open_store(config))
+        if store.recovered_from is not None:
+            print(
+                f"kiosk: the database was damaged and moved aside to {store.recovered_from}", file=sys.stderr
+            )
+        store.purge(clock.now().wall, config.retention.days)
+        decoder = stack.enter_context(Decoder(config.decoder))
+        pipeline = build_pipeline(config, store, trust, args.direction, deny=deny)
+        camera = _camera(config, signer)
+        grabber = stack.enter_context(
+            FrameGrabber(
+                camera,
+                lost_after_s=config.camera.lost_after_s,
+                reopen_max_s=config.camera.reopen_max_s,
+                on_status=_print_status,
+            )
+        )
+        gate = make_gate(config.gate)
+        stack.callback(gate.close)
+        loop = ScanLoop(
+            frames=grabber,
+            decoder=decoder,
+            pipeline=pipeline,
+            gate=gate,
+            clock=clock,
+            on_verdict=lambda v: print(json.dumps(verdict_json(v), ensure_ascii=False), flush=True),
+        )
+        for scanner in _scanners(config):
+            stack.enter_context(scanner)
+            scanner.start(loop.submit_payload)
+
+        def health() -> HealthReport:
+            status = grabber.status()
+            backlog = store.backlog()
+            text = f"camera {status.state.value} {status.fps:.1f} fps · backlog {backlog}"
+            if status.detail and status.state is not CameraState.RUNNING:
+                text += f" · {status.detail}"
+            # Alive = the database is open (we got a backlog), frames flow and the loop turns.
+            return HealthReport(status.state is CameraState.RUNNING and loop.healthy(), text)
+
+        notifier = stack.enter_context(SystemdNotifier.from_environ(os.environ))
+        grabber.start()
+        stack.enter_context(loop)
+        loop.start()
+        pinger = stack.enter_context(WatchdogPinger(notifier, health))
+        pinger.start()
+        deadline = None if args.duration is None else time.monotonic() + args.duration
+        while not stop.is_set():
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                break
+            stop.wait(0.5 if remaining is None else min(0.5, remaining))
+        notifier.stopping()
+        loop.stop()
+    return 0
+
+
+def _print_status(status: CameraStatus) -> None:
+    """Camera state changes go to standard error (the journal, under systemd). Called off the main thread."""
+    detail = f": {status.detail}" if status.detail else ""
+    print(f"kiosk: camera {status.state.value}{detail}", file=sys.stderr, flush=True)
+
+
+def _demo_material(config: Config, trust: Any) -> tuple[Any, frozenset[str], Any]:
+    """With the demo camera, its visitors' certificates are signed by a demo key the trust list must know."""
+    if config.camera.source != "demo":
+        return trust, frozenset(), None
+    from kiosk.demo import DemoSigner, demo_deny_list  # noqa: PLC0415
+    from kiosk.payloads.trust import Signer, TrustList  # noqa: PLC0415
+
+    signer = DemoSigner.create(SystemClock().now().wall)
+    demo_trust = TrustList.from_signers([Signer.from_der(signer.certificate_der, country="VN")])
+    return trust + demo_trust, demo_deny_list(), signer
+
+
+def _camera(config: Config, signer: Any) -> Any:
+    """The configured camera; the demo camera shows visitors whose certificates the demo key signed."""
+    if signer is not None:
+        from hardware.camera.demo import DemoCamera  # noqa: PLC0415
+
+        camera = DemoCamera(config.camera, signer=signer)
+        camera.open()
+        return camera
+    from hardware.camera import make_camera  # noqa: PLC0415
+
+    return make_camera(config.camera)
+
+
+def _scanners(config: Config) -> list[Any]:
+    scanners: list[Any] = []
+    if config.scanner.serial_port:
+        from hardware.scanner import SerialScanner  # noqa: PLC0415
+
+        scanners.append(SerialScanner(config.scanner.serial_port, config.scanner.serial_baud))
+    if config.scanner.hid_device:
+        from hardware.scanner import HidScanner  # noqa: PLC0415
+
+        scanners.append(HidScanner(config.scanner.hid_device))
+    return scanners
