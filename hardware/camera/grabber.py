@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import Self
 
 from hardware.camera.base import Camera
-from kiosk.device import CameraState, CameraStatus, Frame
+from kiosk.device import CameraState, CameraStatus, DeviceError, Frame
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +223,9 @@ class FrameGrabber:
             # Any failure (DeviceError, or a driver's own exception) is a lost camera, never a dead thread.
             with self._cond:
                 if session == self._session and not self._stopping:
-                    self._reader_error = f"{self.camera.name}: {exc}"
+                    # Our cameras name themselves in their messages; a library's own error gets the name here.
+                    named = isinstance(exc, DeviceError)
+                    self._reader_error = str(exc) if named else f"{self.camera.name}: {exc!r}"
                     self._cond.notify_all()
 
     # -- status -------------------------------------------------------------------------------------

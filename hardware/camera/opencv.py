@@ -43,8 +43,17 @@ def parse_device(text: str) -> int | str:
 class OpenCVCamera(CameraBase):
     """A V4L2 webcam. ``read_timeout_s`` bounds a read where the OpenCV backend honours it."""
 
-    def __init__(self, device: int | str, config: CameraConfig, *, read_timeout_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        device: int | str,
+        config: CameraConfig,
+        *,
+        read_timeout_s: float = 2.0,
+        api_preference: int | None = None,
+    ) -> None:
         self.device = device
+        # None: V4L2 on Linux. Tests pass CAP_FFMPEG to run this code on a video file standing in for a device.
+        self.api_preference = api_preference
         self.config = config
         self.read_timeout_s = read_timeout_s
         self.name = f"opencv:{device}"
@@ -65,7 +74,9 @@ class OpenCVCamera(CameraBase):
             raise DeviceError(f"{self.name}: device {self.device} does not exist")
         import cv2  # noqa: PLC0415 - OpenCV only where it is needed
 
-        backend = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
+        backend = self.api_preference
+        if backend is None:
+            backend = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
         cap = cv2.VideoCapture(self.device, backend)
         if not cap.isOpened():
             cap.release()
