@@ -287,7 +287,7 @@ def test_disabled_config_gives_a_null_gate_with_a_reason() -> None:
     assert "disabled" in gate.reason
 
 
-def test_enabled_without_pins_gives_no_outputs(caplog: pytest.LogCaptureFixture) -> None:
+def test_enabled_without_pins_gives_no_outputs() -> None:
     gate = make_gate(GateConfig(enabled=True), pin_factory=MockFactory())
     assert isinstance(gate, NullGate)
     assert "no pins" in gate.reason
