@@ -45,6 +45,7 @@ def verdict_json(published: LoopVerdict) -> dict[str, Any]:
 def run_headless(args: argparse.Namespace) -> int:
     from hardware.camera import FrameGrabber  # noqa: PLC0415
     from hardware.gpio import make_gate  # noqa: PLC0415
+    from hardware.scanner import make_scanners  # noqa: PLC0415
     from hardware.notify import HealthReport, SystemdNotifier, WatchdogPinger  # noqa: PLC0415
 
     config = config_from_args(args)
@@ -92,8 +93,8 @@ def run_headless(args: argparse.Namespace) -> int:
             clock=clock,
             on_verdict=lambda v: print(json.dumps(verdict_json(v), ensure_ascii=False), flush=True),
         )
-        for scanner in _scanners(config):
-            stack.enter_context(scanner)
+        for scanner in make_scanners(config.scanner):
+            stack.callback(scanner.close)
             scanner.start(loop.submit_payload)
 
         def health() -> HealthReport:
@@ -151,16 +152,3 @@ def _camera(config: Config, signer: Any) -> Any:
     from hardware.camera import make_camera  # noqa: PLC0415
 
     return make_camera(config.camera)
-
-
-def _scanners(config: Config) -> list[Any]:
-    scanners: list[Any] = []
-    if config.scanner.serial_port:
-        from hardware.scanner import SerialScanner  # noqa: PLC0415
-
-        scanners.append(SerialScanner(config.scanner.serial_port, config.scanner.serial_baud))
-    if config.scanner.hid_device:
-        from hardware.scanner import HidScanner  # noqa: PLC0415
-
-        scanners.append(HidScanner(config.scanner.hid_device))
-    return scanners
