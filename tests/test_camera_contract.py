@@ -58,7 +58,7 @@ def write_images(folder: Path, count: int = 3, size: tuple[int, int] = (W, H)) -
 
 def write_video(path: Path, count: int = 4, size: tuple[int, int] = (W, H)) -> bool:
     """A short MJPG/AVI; False when this OpenCV build cannot write it."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, size, isColor=False)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 10.0, size, isColor=False)
     try:
         if not writer.isOpened():
             return False

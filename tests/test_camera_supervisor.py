@@ -13,13 +13,15 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 import numpy as np
 import pytest
 
-from hardware.camera import FrameGrabber
+from hardware.camera import FrameGrabber, ReplayCamera
+from kiosk.config import CameraConfig
 from kiosk.device import CameraState, CameraStatus, DeviceError, Frame
 
 
@@ -39,6 +41,7 @@ class ScriptedCamera:
         self._cond = threading.Condition()
         self._open = False
         self._value = 0
+        self.blocked = False
 
     def set_mode(self, mode: str) -> None:
         with self._cond:
@@ -54,24 +57,30 @@ class ScriptedCamera:
 
     def read(self) -> tuple[np.ndarray, np.ndarray | None]:
         with self._cond:
+            waited = False
             while True:
-                if self.mode == "hang":
+                if self.mode in ("hang", "stall") and (self.mode == "hang" or self._open):
+                    self.blocked = True
+                    self._cond.notify_all()
                     self._cond.wait()
                     continue
+                self.blocked = False
                 if not self._open:
                     raise DeviceError("scripted: closed")
                 if self.mode == "raise":
                     raise DeviceError("scripted: read failed (unplugged)")
-                if self.mode == "stall":
-                    self._cond.wait()
-                    continue
-                break
-            # The frame interval of a real camera; returns early when closed.
-            self._cond.wait(timeout=self.period_s)
-            if not self._open:
-                raise DeviceError("scripted: closed")
+                if waited:
+                    break
+                # The frame interval of a real camera; then look at the mode again, as a driver would.
+                self._cond.wait(timeout=self.period_s)
+                waited = True
             self._value = (self._value + 1) % 256
             return np.full((12, 16), self._value, dtype=np.uint8), None
+
+    def wait_until_blocked(self, timeout_s: float = 5.0) -> None:
+        """Wait until a read is blocked in ``stall``/``hang`` (so every earlier frame was handed over)."""
+        with self._cond:
+            assert self._cond.wait_for(lambda: self.blocked, timeout=timeout_s), "read never blocked"
 
     def close(self) -> None:
         with self._cond:
@@ -157,7 +166,8 @@ def test_latest_returns_none_after_the_timeout_and_frames_carry_monotonic_captur
     with FrameGrabber(camera, lost_after_s=2.0, reopen_max_s=1.0) as grabber:
         first = next_frame(grabber, 0)
         camera.set_mode("stall")
-        stalled = next_frame(grabber, 0)  # whatever is newest at the stall
+        camera.wait_until_blocked()
+        stalled = next_frame(grabber, 0)  # the newest frame before the stall
         assert grabber.latest(stalled.seq, 0.05) is None
         assert first.captured_s <= stalled.captured_s <= time.monotonic()
         assert first.gray.dtype == np.uint8 and first.gray.ndim == 2
@@ -191,7 +201,10 @@ def test_status_goes_starting_running_stopped_and_stop_is_idempotent() -> None:
     assert grabber.latest(10**9, 0.01) is None
 
 
-def test_a_camera_that_cannot_open_is_lost_with_the_reason_and_retried_with_capped_back_off() -> None:
+def test_a_camera_that_cannot_open_is_lost_with_the_reason_and_retried_with_capped_back_off(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="hardware.camera.grabber")
     log = StatusLog()
     camera = ScriptedCamera()
     camera.set_mode("raise")
@@ -206,6 +219,9 @@ def test_a_camera_that_cannot_open_is_lost_with_the_reason_and_retried_with_capp
         camera.set_mode("ok")
         _, running = log.wait_for(mark, lambda s: s.state is CameraState.RUNNING, 5.0)
     assert running.reopen_attempts == 0 and running.detail == ""
+    # One log line per transition, however many reopen attempts: a lost camera must not flood the journal.
+    transitions = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert [m.split(": ")[1].split(" ")[0] for m in transitions] == ["starting", "lost", "running", "stopped"]
 
 
 def test_a_listener_that_raises_does_not_stop_supervision() -> None:
@@ -281,3 +297,21 @@ def test_unplug_50_cycles_lost_within_3s_frames_within_5s_no_leaks() -> None:
         f"unplug: 50 cycles, worst lost {max(lost_s):.3f} s, worst frames-again {max(back_s):.3f} s, "
         f"threads {threads_before}->{threading.active_count()}, fds {fds_before}->{fd_count()}"
     )
+
+
+def test_grabber_over_a_real_replay_camera_paced_in_real_time(tmp_path: Path) -> None:
+    import cv2
+
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), np.full((48, 64), 50 * i, np.uint8))
+    config = CameraConfig(width=64, height=48, fps=50.0)
+    threads_before = threading.active_count()
+    camera = ReplayCamera(tmp_path, config, realtime=True)
+    with FrameGrabber(camera, lost_after_s=1.0, reopen_max_s=1.0) as grabber:
+        frame = next_frame(grabber, 0)
+        while frame.seq < 30:
+            frame = next_frame(grabber, frame.seq)
+        status = grabber.status()
+    assert status.state is CameraState.RUNNING and 35.0 <= status.fps <= 55.0, status
+    assert frame.gray.shape == (48, 64)
+    assert threading.active_count() == threads_before
