@@ -1,10 +1,12 @@
 # The two commands a newcomer needs (both set themselves up first):
-#   make demo   run the kiosk pipeline on generated codes of every kind
+#   make demo   run the kiosk pipeline on generated codes of every kind, then the live gate on the demo camera
 #   make test   lint, type-check, import contracts and the whole test suite
 .PHONY: demo test setup soak bench
 
 demo: setup
 	.venv/bin/kiosk demo
+	mkdir -p var
+	.venv/bin/kiosk run --headless --camera demo --duration 45 --db var/demo-live.db
 
 test:
 	scripts/test
@@ -17,3 +19,4 @@ soak: setup
 
 bench: setup
 	.venv/bin/python bench/decode.py --markdown docs/benchmarks.md
+	.venv/bin/python bench/loop.py --markdown docs/benchmarks.md
