@@ -159,7 +159,7 @@ def main(
 # -- helpers ------------------------------------------------------------------------------------------
 
 
-def _config(args: argparse.Namespace) -> Config:
+def config_from_args(args: argparse.Namespace) -> Config:
     overrides: dict[str, str] = {}
     for item in args.set:
         key, eq, value = item.partition("=")
@@ -171,7 +171,7 @@ def _config(args: argparse.Namespace) -> Config:
     return load_config(args.config, environ=os.environ, overrides=overrides)
 
 
-def _open_store(config: Config, path: Path | None = None) -> Store:
+def open_store(config: Config, path: Path | None = None) -> Store:
     from kiosk.store import Store  # noqa: PLC0415
 
     return Store.open(
@@ -183,7 +183,7 @@ def _open_store(config: Config, path: Path | None = None) -> Store:
     )
 
 
-def _trust(config: Config) -> TrustList:
+def trust_from_config(config: Config) -> TrustList:
     from kiosk.payloads.trust import TrustList  # noqa: PLC0415
 
     if config.dcc.trust_list is None:
@@ -191,7 +191,7 @@ def _trust(config: Config) -> TrustList:
     return TrustList.from_json_file(config.dcc.trust_list)
 
 
-def _pipeline(
+def build_pipeline(
     config: Config,
     store: Store,
     trust: TrustList,
@@ -259,7 +259,7 @@ def verdict_line(verdict: Verdict) -> str:
 def cmd_decode(args: argparse.Namespace) -> int:
     from kiosk.decode import Decoder, load_gray  # noqa: PLC0415
 
-    config = _config(args)
+    config = config_from_args(args)
     status = EXIT_OK
     with Decoder(config.decoder) as decoder:
         for image in args.images:
@@ -304,7 +304,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.trust_list:
         trust = trust + TrustList.from_json_file(args.trust_list)
     if not args.trust_cert and not args.trust_list:
-        trust = _trust(_config(args))
+        trust = trust_from_config(config_from_args(args))
     try:
         credential = parse(raw, now=now, trust=trust)
     except PayloadError as exc:
@@ -334,10 +334,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from kiosk.clock import SystemClock  # noqa: PLC0415
     from kiosk.decode import load_gray  # noqa: PLC0415
 
-    config = _config(args)
+    config = config_from_args(args)
     clock = SystemClock()
     status = EXIT_OK
-    with _open_store(config) as store:
+    with open_store(config) as store:
         if store.recovered_from is not None:
             print(
                 f"kiosk: the database was damaged and moved aside to {store.recovered_from}",
@@ -347,7 +347,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         purged = store.purge(clock.now().wall, config.retention.days)
         if purged:
             logging.getLogger("kiosk").info("purged %d uploaded visits past retention", purged)
-        pipeline = _pipeline(config, store, _trust(config), args.direction)
+        pipeline = build_pipeline(config, store, trust_from_config(config), args.direction)
         for image in args.images:
             try:
                 gray = load_gray(image)
@@ -390,10 +390,10 @@ def cmd_visits(args: argparse.Namespace) -> int:
 
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    config = _config(args)
+    config = config_from_args(args)
     if not config.store.database.exists():
         raise UsageError(f"no visit database at {config.store.database} (set --db or store.database)")
-    with _open_store(config) as store:
+    with open_store(config) as store:
         visits = store.visits(limit=args.limit)
     for v in visits:
         row = _visit_json(v)
@@ -418,13 +418,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     last = _parse_day("--to", args.date_to)
     if last < first:
         raise UsageError("--to is before --from")
-    config = _config(args)
+    config = config_from_args(args)
     if not config.store.database.exists():
         raise UsageError(f"no visit database at {config.store.database} (set --db or store.database)")
     since = datetime.combine(first, datetime.min.time(), VIETNAM_TIME)
     until = datetime.combine(last + timedelta(days=1), datetime.min.time(), VIETNAM_TIME)
     output = args.output or Path(f"visits-{first}-{last}.{args.format}")
-    with _open_store(config) as store:
+    with open_store(config) as store:
         visits = store.visits(since=since, until=until)
     try:
         count = export_visits(visits, output, args.format)
@@ -439,15 +439,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from kiosk.demo import DemoSigner, demo_cases, demo_deny_list, render_code  # noqa: PLC0415
     from kiosk.payloads.trust import Signer, TrustList  # noqa: PLC0415
 
-    config = _config(args)
+    config = config_from_args(args)
     clock = SystemClock()
     now = clock.now().wall
     signer = DemoSigner.create(now)
     trust = TrustList.from_signers([Signer.from_der(signer.certificate_der, country="VN")])
     with tempfile.TemporaryDirectory(prefix="kiosk-demo-") as tmp:
         path = None if args.keep_db else Path(tmp) / "demo.db"
-        with _open_store(config, path) as store:
-            pipeline = _pipeline(config, store, trust, deny=demo_deny_list())
+        with open_store(config, path) as store:
+            pipeline = build_pipeline(config, store, trust, deny=demo_deny_list())
             print(
                 f"Kiosk demo at {config.location.name} ({config.location.code}), "
                 f"policy {config.policy.mode.value}, database {store.path}"

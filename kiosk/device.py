@@ -35,7 +35,7 @@ class Frame:
     """One camera frame: a grayscale preview (what is decoded) and, optionally, the full-resolution view."""
 
     gray: Gray
-    seq: int  # increases by one per frame grabbed since the camera was opened
+    seq: int  # increases by one per frame grabbed, across reopens (so a reader's after_seq stays valid)
     captured_s: float  # monotonic seconds when the frame arrived
     full: Gray | None = None  # a camera's main stream (same scene, larger), used only by decode fallbacks
 
