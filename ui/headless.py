@@ -45,8 +45,8 @@ def verdict_json(published: LoopVerdict) -> dict[str, Any]:
 def run_headless(args: argparse.Namespace) -> int:
     from hardware.camera import FrameGrabber  # noqa: PLC0415
     from hardware.gpio import make_gate  # noqa: PLC0415
-    from hardware.scanner import make_scanners  # noqa: PLC0415
     from hardware.notify import HealthReport, SystemdNotifier, WatchdogPinger  # noqa: PLC0415
+    from hardware.scanner import make_scanners  # noqa: PLC0415
 
     config = config_from_args(args)
     if args.camera:
