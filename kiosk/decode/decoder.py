@@ -177,6 +177,12 @@ class Decoder:
             return self._blind
         return []
 
+    def warm_up(self) -> None:
+        """Load the optional libraries the fallbacks use (OpenCV, ZBar) now rather than on the first hard
+        frame, where an import of several hundred milliseconds would delay a visitor's answer. The live
+        loop calls this once at start-up; nothing is loaded at import time."""
+        fallback.preload(self.options)
+
     def close(self) -> None:
         """Release optional detectors. Idempotent."""
         if self._closed:

@@ -73,6 +73,16 @@ def edge_fraction(gray: Gray, row_step: int = 16, step_min: int = 20) -> float:
 # -- helpers ----------------------------------------------------------------------------------------
 
 
+def preload(options: DecoderOptions) -> None:
+    """Import the optional modules the configured stages may use (see ``Decoder.warm_up``)."""
+    _cv2()
+    if options.try_pyzbar:
+        try:
+            importlib.import_module("pyzbar.pyzbar")
+        except ImportError:
+            log.debug("pyzbar/libzbar not available: ZBar fallback skipped")
+
+
 def _cv2() -> Any | None:
     try:
         return importlib.import_module("cv2")
