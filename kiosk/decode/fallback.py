@@ -109,6 +109,23 @@ def _clahe(cv2: Any, img: Gray, clip: float = 2.0, tiles: int = 8) -> Gray:
     return out
 
 
+def _crop_box(
+    quad: Quad, k: float, shape: tuple[int, ...], margin: float
+) -> tuple[int, int, int, int, float] | None:
+    """The box (x0, y0, x1, y1) around ``quad`` scaled by ``k``, with a margin of ``margin`` × its size,
+    clipped to an image of ``shape``; and the symbol's size. None when too small to be worth a pass."""
+    h, w = shape[0], shape[1]
+    xs = [p[0] * k for p in quad]
+    ys = [p[1] * k for p in quad]
+    size = max(max(xs) - min(xs), max(ys) - min(ys), 8.0)
+    m = size * margin
+    x0, x1 = max(0, int(min(xs) - m)), min(w, int(max(xs) + m) + 1)
+    y0, y1 = max(0, int(min(ys) - m)), min(h, int(max(ys) + m) + 1)
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return None
+    return x0, y0, x1, y1, size
+
+
 def _crops(ctx: Context) -> list[tuple[Gray, float, float, float]]:
     """Crops around each located-but-failed symbol, upscaled: (image, x0, y0, scale)."""
     cached = ctx.cache.get("crops")
@@ -118,16 +135,11 @@ def _crops(ctx: Context) -> list[tuple[Gray, float, float, float]]:
     crops: list[tuple[Gray, float, float, float]] = []
     if cv2 is None:
         return crops
-    h, w = ctx.gray.shape
     for quad in ctx.failed:
-        xs = [p[0] for p in quad]
-        ys = [p[1] for p in quad]
-        size = max(max(xs) - min(xs), max(ys) - min(ys), 8.0)
-        m = size * ctx.options.crop_margin
-        x0, x1 = max(0, int(min(xs) - m)), min(w, int(max(xs) + m) + 1)
-        y0, y1 = max(0, int(min(ys) - m)), min(h, int(max(ys) + m) + 1)
-        if x1 - x0 < 8 or y1 - y0 < 8:
+        box = _crop_box(quad, 1.0, ctx.gray.shape, ctx.options.crop_margin)
+        if box is None:
             continue
+        x0, y0, x1, y1, size = box
         scale = min(4.0, max(1.0, ctx.options.crop_target_px / size))
         crop = ctx.gray[y0:y1, x0:x1]
         if scale > 1.0:
@@ -285,17 +297,12 @@ class FullCropStage(_Base):
         if cv2 is None or ctx.full is None:
             return []
         k = ctx.full_ratio
-        h, w = ctx.full.shape
         out: list[Symbol] = []
         for quad in ctx.failed:
-            xs = [p[0] * k for p in quad]
-            ys = [p[1] * k for p in quad]
-            size = max(max(xs) - min(xs), max(ys) - min(ys), 8.0)
-            m = size * ctx.options.crop_margin
-            x0, x1 = max(0, int(min(xs) - m)), min(w, int(max(xs) + m) + 1)
-            y0, y1 = max(0, int(min(ys) - m)), min(h, int(max(ys) + m) + 1)
-            if x1 - x0 < 8 or y1 - y0 < 8:
+            box = _crop_box(quad, k, ctx.full.shape, ctx.options.crop_margin)
+            if box is None:
                 continue
+            x0, y0, x1, y1, size = box
             scale = min(4.0, ctx.options.crop_target_px / size)
             crop = ctx.full[y0:y1, x0:x1]
             if abs(scale - 1.0) > 0.05:
