@@ -1,7 +1,7 @@
 # The two commands a newcomer needs (both set themselves up first):
 #   make demo   run the kiosk pipeline on generated codes of every kind, then the live gate on the demo camera
 #   make test   lint, type-check, import contracts and the whole test suite
-.PHONY: demo test setup soak bench
+.PHONY: demo test setup soak bench bench-wechat
 
 demo: setup
 	.venv/bin/kiosk demo
@@ -20,3 +20,11 @@ soak: setup
 bench: setup
 	.venv/bin/python bench/decode.py --markdown docs/benchmarks.md
 	.venv/bin/python bench/loop.py --markdown docs/benchmarks.md
+
+# The decoder against WeChat QR in the same run. WeChat needs opencv-contrib 4.x, which cannot share a venv
+# with the product's OpenCV 5 wheel, so it gets its own (.venv-wechat, never used by the product).
+bench-wechat:
+	test -x .venv-wechat/bin/python || python3 -m venv .venv-wechat
+	.venv-wechat/bin/python -m pip install -q "opencv-contrib-python-headless>=4.9,<5" zxing-cpp numpy peewee cryptography cbor2 segno pyzbar
+	.venv-wechat/bin/python -m pip install -q --no-deps -e .
+	.venv-wechat/bin/python bench/decode.py --res vga --peers ours,zxing --wechat-models ../shared/data/wechat-qr-models --markdown docs/benchmarks.md --section decode-bench-wechat

@@ -38,13 +38,12 @@ SET_LABEL = {
     "synthetic": "synthetic",
     "idle": "idle",
 }
-PEERS = ("ours", "ours+full", "zxing", "pyzbar", "opencv", "ours+wechat")
+PEERS = ("ours", "ours+full", "zxing", "pyzbar", "opencv", "wechat", "ours+wechat")
 # Peers that also get the full-resolution image as the camera's main stream (vga runs only).
 FULL_AWARE = frozenset({"ours+full"})
 # Native BoofCV photos are up to 12 Mpx: ZBar and OpenCV take seconds there, so by default they run at
 # vga only (where the kiosk works). ``--native-peers`` widens it.
 DEFAULT_NATIVE_PEERS = "ours,zxing"
-START, END = "<!-- decode-bench:start -->", "<!-- decode-bench:end -->"
 
 Result = tuple[str, tuple[float, float]]  # payload text, centre
 PeerFn = Callable[..., list[Result]]
@@ -115,6 +114,20 @@ def make_peers(names: set[str], wechat_models: Path | None) -> dict[str, PeerFn]
         if hasattr(cv2, "wechat_qrcode_WeChatQRCode"):
             wd = Decoder(DecoderOptions(wechat_model_dir=wechat_models))
             peers["ours+wechat"] = lambda g: [(s.text, centre(s.quad)) for s in wd.decode(g)]
+            files = [
+                str(wechat_models / n)
+                for n in ("detect.prototxt", "detect.caffemodel", "sr.prototxt", "sr.caffemodel")
+            ]
+            wechat = cv2.wechat_qrcode_WeChatQRCode(*files)
+
+            def wc(g: np.ndarray) -> list[Result]:
+                try:
+                    texts, points = wechat.detectAndDecode(g)
+                except (UnicodeDecodeError, cv2.error):
+                    return []  # OpenCV raises on a non-UTF-8 payload (Shift_JIS): count it unread
+                return [(t, centre(p)) for t, p in zip(texts, points, strict=False) if t]
+
+            peers["wechat"] = wc
         else:
             print("# ours+wechat skipped: cv2.wechat_qrcode missing (needs opencv-contrib 4.x)")
     if "zxing" in names:
@@ -240,8 +253,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     native_names = {p for p in args.native_peers.split(",") if p} & peer_names
     wechat = Path(args.wechat_models) if args.wechat_models else None
     if wechat is not None:
-        peer_names.add("ours+wechat")
-        native_names.add("ours+wechat")
+        peer_names |= {"ours+wechat", "wechat"}
     peers = make_peers(peer_names, wechat)
     per_res_peers = {
         r: [
@@ -399,12 +411,13 @@ def markdown(report: dict[str, Any], command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_markdown(path: Path, body: str) -> None:
-    section = f"{START}\n{body}{END}"
+def write_markdown(path: Path, body: str, name: str = "decode-bench") -> None:
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    section = f"{start}\n{body}{end}"
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if START in text and END in text:
-        head, _, rest = text.partition(START)
-        _, _, tail = rest.partition(END)
+    if start in text and end in text:
+        head, _, rest = text.partition(start)
+        _, _, tail = rest.partition(end)
         text = head + section + tail
     else:
         text = (text.rstrip() + "\n\n" if text else "") + section + "\n"
@@ -420,6 +433,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=0, help="at most N images per set (0: all)")
     ap.add_argument("--wechat-models", default="", help="WeChat QR model folder: adds ours+wechat")
     ap.add_argument("--markdown", default="", help="replace the decode-bench section of this file")
+    ap.add_argument(
+        "--section",
+        default="decode-bench",
+        help="name of the marked section to replace (default decode-bench)",
+    )
     ap.add_argument("--idle-repeats", type=int, default=5, help="time each idle frame N times")
     ap.add_argument("--progress", action="store_true", help="progress lines on stderr")
     args = ap.parse_args(argv)
@@ -432,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python bench/decode.py " + " ".join(argv if argv is not None else sys.argv[1:])
     report["command"] = command.strip()
     if args.markdown:
-        write_markdown(Path(args.markdown), markdown(report, report["command"]))
+        write_markdown(Path(args.markdown), markdown(report, report["command"]), args.section)
         print(f"# wrote {args.markdown}")
     print(markdown(report, report["command"]))
     print(json.dumps(report, ensure_ascii=False, separators=(",", ":")))
