@@ -359,9 +359,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
             if not verdicts:
                 print(f"{image}: NO CODE (hold the code flat, closer and without glare)")
                 status = EXIT_REFUSED
-            for verdict in verdicts:
-                print(f"{image}: {verdict_line(verdict)}")
-                if not verdict.ok:
+            else:
+                # One line per image, as operators' scripts expect; several codes are joined with "; ".
+                print(f"{image}: " + "; ".join(verdict_line(v) for v in verdicts))
+                if not all(v.ok for v in verdicts):
                     status = EXIT_REFUSED
     return status
 

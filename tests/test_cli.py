@@ -391,6 +391,26 @@ def test_scan_of_valid_codes_only_exits_0(
     assert [line.split(": ", 1)[1].split()[0] for line in lines] == ["GRANTED", "GRANTED"]
 
 
+def test_scan_of_an_image_with_two_codes_is_still_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import cv2
+
+    from kiosk.demo import CCCD_AN, CCCD_BINH, render_code
+
+    image = tmp_path / "two.png"
+    cv2.imwrite(
+        str(image),
+        np.hstack([render_code(CCCD_AN.encode(), "paper"), render_code(CCCD_BINH.encode(), "paper")]),
+    )
+
+    status, lines, _ = run(capsys, "scan", "--db", str(tmp_path / "k.db"), str(image))
+
+    assert status == 0
+    assert len(lines) == 1
+    assert lines[0].count("GRANTED") == 2 and "recorded #1" in lines[0] and "recorded #2" in lines[0]
+
+
 @pytest.fixture
 def scanned_db(tmp_path: Path, capsys: pytest.CaptureFixture[str], images: dict[str, Path]) -> Path:
     db = tmp_path / "kiosk.db"
