@@ -198,6 +198,7 @@ def build_pipeline(
     direction: str | None = None,
     deny: frozenset[str] = frozenset(),
 ) -> ScanPipeline:
+    from kiosk.clock import SystemClock  # noqa: PLC0415
     from kiosk.decode import Decoder  # noqa: PLC0415
     from kiosk.hashlist import load_hash_list  # noqa: PLC0415
     from kiosk.model import Direction  # noqa: PLC0415
@@ -207,7 +208,7 @@ def build_pipeline(
     if policy.deny_list is not None:
         deny = deny | load_hash_list(policy.deny_list, "policy.deny_list")
     roster = load_hash_list(policy.roster, "policy.roster") if policy.roster else frozenset()
-    return ScanPipeline(
+    pipeline = ScanPipeline(
         store=store,
         policy=policy,
         direction=Direction(direction) if direction else config.device.direction,
@@ -216,6 +217,10 @@ def build_pipeline(
         roster=roster,
         decode=Decoder(config.decoder).decode,
     )
+    # A restart (watchdog, power blip) must not turn a visitor shown twice into two visits.
+    now = SystemClock().now()
+    pipeline.resume(store.visits(since=now.wall - timedelta(seconds=policy.repeat_window_s)), now)
+    return pipeline
 
 
 def _parse_moment(text: str) -> datetime:

@@ -8,7 +8,7 @@ Methods are called from whichever single thread owns the pipeline (the scan work
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -80,6 +80,22 @@ class ScanPipeline:
         self._decode = decode
         self._last_seen: dict[str, float] = {}
         self.direction = Direction.IN if direction is Direction.BOTH else direction
+
+    def resume(self, recent: Iterable[Visit], now: ClockReading) -> int:
+        """Carry the repeat window over a restart: visits recorded earlier in this boot (same boot id,
+        so their monotonic times compare with ``now``) count as seen. Returns how many were taken."""
+        taken = 0
+        for visit in recent:
+            if (
+                visit.identity_hash
+                and visit.at.boot_id == now.boot_id
+                and visit.at.monotonic_s <= now.monotonic_s
+            ):
+                seen = self._last_seen.get(visit.identity_hash)
+                if seen is None or visit.at.monotonic_s > seen:
+                    self._last_seen[visit.identity_hash] = visit.at.monotonic_s
+                    taken += 1
+        return taken
 
     def handle_frame(self, gray: np.ndarray, at: ClockReading) -> list[Verdict]:
         """Decode a frame and handle every symbol in it."""

@@ -338,3 +338,20 @@ def test_empty_frame_gives_no_verdicts_and_records_nothing(
 
     assert make_pipeline(store, decoder).handle_frame(frame, clock.now()) == []
     assert store.visits() == []
+
+
+def test_the_repeat_window_survives_a_restart_in_the_same_boot(
+    store: Store, decoder: Decoder, clock: FakeClock
+) -> None:
+    first = make_pipeline(store, decoder).handle_payload(AN, clock.now())
+    assert first.visit is not None
+    clock.advance(5)  # the kiosk restarts five seconds later (watchdog, power blip)
+    restarted = make_pipeline(store, decoder)
+    assert restarted.resume(store.visits(), clock.now()) == 1
+    again = restarted.handle_payload(AN, clock.now())
+    assert again.not_recorded is Reason.REPEAT
+    # Visits from another boot have monotonic times that do not compare: they are ignored.
+    other_boot = make_pipeline(store, decoder)
+    later = FakeClock(clock.wall, monotonic_s=clock.monotonic_s, boot_id="next-boot")
+    assert other_boot.resume(store.visits(), later.now()) == 0
+    assert len(store.visits()) == 1
