@@ -32,6 +32,7 @@ from kiosk.config import Config, load_config
 from kiosk.errors import ConfigError, KioskError, PayloadError, UsageError
 
 if TYPE_CHECKING:
+    from kiosk.decode import Decoder
     from kiosk.payloads.trust import TrustList
     from kiosk.pipeline import ScanPipeline, Verdict
     from kiosk.store import Store
@@ -197,7 +198,9 @@ def build_pipeline(
     trust: TrustList,
     direction: str | None = None,
     deny: frozenset[str] = frozenset(),
+    decoder: Decoder | None = None,
 ) -> ScanPipeline:
+    """The scan pipeline for ``config``; ``decoder`` is shared with the caller's scan loop when given."""
     from kiosk.clock import SystemClock  # noqa: PLC0415
     from kiosk.decode import Decoder  # noqa: PLC0415
     from kiosk.hashlist import load_hash_list  # noqa: PLC0415
@@ -215,7 +218,7 @@ def build_pipeline(
         trust=trust,
         deny=deny,
         roster=roster,
-        decode=Decoder(config.decoder).decode,
+        decode=(decoder or Decoder(config.decoder)).decode,
     )
     # A restart (watchdog, power blip) must not turn a visitor shown twice into two visits.
     now = SystemClock().now()
