@@ -138,7 +138,10 @@ class Store:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create the database folder {path.parent}: {exc}") from exc
+            raise StoreError(
+                f"cannot create the database folder {path.parent}: {exc.strerror or exc}; "
+                "choose another place with --db or store.database"
+            ) from exc
 
         recovered_from = _check_or_quarantine(path, quarantine=quarantine_corrupt)
         db = _open_migrated(path)
