@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from kiosk.demo import DemoSigner, demo_cases
 from kiosk.errors import PayloadError
 from kiosk.payloads import parse
-from kiosk.payloads.trust import Signer, TrustList
 
 
 def corpus(n: int, rng: random.Random, seeds: list[bytes]) -> dict[str, list[bytes]]:
@@ -46,7 +45,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     now = datetime.now(UTC)
     signer = DemoSigner.create(now)
-    trust = TrustList.from_signers([Signer.from_der(signer.certificate_der)])
+    trust = signer.trust_list()
     seeds = [case.payload for case in demo_cases(signer, now)]
     for payload in seeds:  # warm-up: the DCC stack is imported on first use
         with contextlib.suppress(PayloadError):

@@ -446,13 +446,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from kiosk.clock import SystemClock  # noqa: PLC0415
     from kiosk.demo import DemoSigner, demo_cases, demo_deny_list, render_code  # noqa: PLC0415
-    from kiosk.payloads.trust import Signer, TrustList  # noqa: PLC0415
 
     config = config_from_args(args)
     clock = SystemClock()
     now = clock.now().wall
     signer = DemoSigner.create(now)
-    trust = TrustList.from_signers([Signer.from_der(signer.certificate_der, country="VN")])
+    trust = signer.trust_list()
     with tempfile.TemporaryDirectory(prefix="kiosk-demo-") as tmp:
         path = None if args.keep_db else Path(tmp) / "demo.db"
         with open_store(config, path) as store:

@@ -21,22 +21,10 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
 from kiosk.model import Outcome, Reason, identity_hash
+from kiosk.payloads.base45 import b45encode
+from kiosk.payloads.trust import Signer, TrustList, kid_of
 
-_B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 DCC_VACCINATION_OID = "1.3.6.1.4.1.1847.2021.1.2"
-
-
-def base45_encode(data: bytes) -> str:
-    out = []
-    for i in range(0, len(data) - 1, 2):
-        n = data[i] * 256 + data[i + 1]
-        n, c = divmod(n, 45)
-        e, d = divmod(n, 45)
-        out += [_B45[c], _B45[d], _B45[e]]
-    if len(data) % 2:
-        d, c = divmod(data[-1], 45)
-        out += [_B45[c], _B45[d]]
-    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -48,9 +36,11 @@ class DemoSigner:
 
     @property
     def kid(self) -> bytes:
-        digest = hashes.Hash(hashes.SHA256())
-        digest.update(self.certificate_der)
-        return digest.finalize()[:8]
+        return kid_of(self.certificate_der)
+
+    def trust_list(self) -> TrustList:
+        """A trust list holding just this signer, so its demo certificates verify."""
+        return TrustList.from_signers([Signer.from_der(self.certificate_der, country="VN")])
 
     @classmethod
     def create(cls, now: datetime, country: str = "VN") -> DemoSigner:
@@ -84,7 +74,7 @@ class DemoSigner:
         r, s = decode_dss_signature(self.key.sign(to_sign, ec.ECDSA(hashes.SHA256())))
         signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
         cose = cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, signature]))
-        return "HC1:" + base45_encode(zlib.compress(cose, 9))
+        return "HC1:" + b45encode(zlib.compress(cose, 9))
 
 
 def vaccination_claims(issued: datetime, expires: datetime, uvci: str) -> dict[int, Any]:

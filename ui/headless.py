@@ -135,10 +135,9 @@ def _demo_material(config: Config, trust: Any) -> tuple[Any, frozenset[str], Any
     if config.camera.source != "demo":
         return trust, frozenset(), None
     from kiosk.demo import DemoSigner, demo_deny_list  # noqa: PLC0415
-    from kiosk.payloads.trust import Signer, TrustList  # noqa: PLC0415
 
     signer = DemoSigner.create(SystemClock().now().wall)
-    demo_trust = TrustList.from_signers([Signer.from_der(signer.certificate_der, country="VN")])
+    demo_trust = signer.trust_list()
     return trust + demo_trust, demo_deny_list(), signer
 
 
