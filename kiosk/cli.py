@@ -196,13 +196,12 @@ def build_pipeline(
     config: Config,
     store: Store,
     trust: TrustList,
+    decoder: Decoder,
     direction: str | None = None,
     deny: frozenset[str] = frozenset(),
-    decoder: Decoder | None = None,
 ) -> ScanPipeline:
-    """The scan pipeline for ``config``; ``decoder`` is shared with the caller's scan loop when given."""
+    """The scan pipeline for ``config``. The caller owns (and closes) ``store`` and ``decoder``."""
     from kiosk.clock import SystemClock  # noqa: PLC0415
-    from kiosk.decode import Decoder  # noqa: PLC0415
     from kiosk.hashlist import load_hash_list  # noqa: PLC0415
     from kiosk.model import Direction  # noqa: PLC0415
     from kiosk.pipeline import ScanPipeline  # noqa: PLC0415
@@ -218,7 +217,7 @@ def build_pipeline(
         trust=trust,
         deny=deny,
         roster=roster,
-        decode=(decoder or Decoder(config.decoder)).decode,
+        decode=decoder.decode,
     )
     # A restart (watchdog, power blip) must not turn a visitor shown twice into two visits.
     now = SystemClock().now()
@@ -340,12 +339,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     from kiosk.clock import SystemClock  # noqa: PLC0415
-    from kiosk.decode import load_gray  # noqa: PLC0415
+    from kiosk.decode import Decoder, load_gray  # noqa: PLC0415
 
     config = config_from_args(args)
     clock = SystemClock()
     status = EXIT_OK
-    with open_store(config) as store:
+    with open_store(config) as store, Decoder(config.decoder) as decoder:
         if store.recovered_from is not None:
             print(
                 f"kiosk: the database was damaged and moved aside to {store.recovered_from}",
@@ -355,7 +354,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         purged = store.purge(clock.now().wall, config.retention.days)
         if purged:
             logging.getLogger("kiosk").info("purged %d uploaded visits past retention", purged)
-        pipeline = build_pipeline(config, store, trust_from_config(config), args.direction)
+        pipeline = build_pipeline(config, store, trust_from_config(config), decoder, args.direction)
         for image in args.images:
             try:
                 gray = load_gray(image)
@@ -445,6 +444,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from kiosk.clock import SystemClock  # noqa: PLC0415
+    from kiosk.decode import Decoder  # noqa: PLC0415
     from kiosk.demo import DemoSigner, demo_cases, demo_deny_list, render_code  # noqa: PLC0415
 
     config = config_from_args(args)
@@ -454,8 +454,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     trust = signer.trust_list()
     with tempfile.TemporaryDirectory(prefix="kiosk-demo-") as tmp:
         path = None if args.keep_db else Path(tmp) / "demo.db"
-        with open_store(config, path) as store:
-            pipeline = build_pipeline(config, store, trust, deny=demo_deny_list())
+        with open_store(config, path) as store, Decoder(config.decoder) as decoder:
+            pipeline = build_pipeline(config, store, trust, decoder, deny=demo_deny_list())
             print(
                 f"Kiosk demo at {config.location.name} ({config.location.code}), "
                 f"policy {config.policy.mode.value}, database {store.path}"

@@ -74,7 +74,7 @@ def run_headless(args: argparse.Namespace) -> int:
         store.purge(clock.now().wall, config.retention.days)
         decoder = stack.enter_context(Decoder(config.decoder))
         decoder.warm_up()
-        pipeline = build_pipeline(config, store, trust, args.direction, deny=deny, decoder=decoder)
+        pipeline = build_pipeline(config, store, trust, decoder, args.direction, deny=deny)
         camera = _camera(config, signer)
         grabber = stack.enter_context(
             FrameGrabber(
