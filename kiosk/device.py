@@ -17,13 +17,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-import numpy as np
-import numpy.typing as npt
-
 from kiosk.errors import KioskError
-from kiosk.model import Outcome
-
-Gray = npt.NDArray[np.uint8]
+from kiosk.model import Gray, Outcome
 
 
 class DeviceError(KioskError):

@@ -13,6 +13,7 @@ from datetime import timedelta, timezone
 from pathlib import Path
 
 from kiosk.model import Visit
+from kiosk.payloads.text import FORMULA_START
 
 VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
 COLUMNS = (
@@ -31,7 +32,8 @@ COLUMNS = (
     "uploaded",
     "uuid",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Tab and CR also start formulas in some spreadsheet programs.
+_FORMULA_START = (*FORMULA_START, "\t", "\r")
 
 
 def visit_row(visit: Visit) -> list[str | int | bool]:

@@ -11,11 +11,8 @@ from collections.abc import Sequence
 from enum import StrEnum
 
 import numpy as np
-import numpy.typing as npt
 
-from kiosk.model import Quad
-
-Gray = npt.NDArray[np.uint8]
+from kiosk.model import Gray, Quad
 
 TOO_DARK_MEAN = 45  # mean grey level of the frame below which a phone screen or card cannot be read
 GLARE_LEVEL = 250  # saturated pixels

@@ -11,6 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+import numpy as np
+import numpy.typing as npt
+
+#: A grayscale image: 2-D uint8, what the camera hands over and the decoder reads.
+Gray = npt.NDArray[np.uint8]
 Point = tuple[float, float]
 Quad = tuple[Point, Point, Point, Point]
 

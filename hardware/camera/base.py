@@ -14,7 +14,8 @@ from typing import Protocol, Self
 
 import numpy as np
 
-from kiosk.device import DeviceError, Gray
+from kiosk.device import DeviceError
+from kiosk.model import Gray
 
 #: What ``read()`` returns: the grayscale frame at the configured size, and optionally the same scene larger.
 FramePair = tuple[Gray, Gray | None]

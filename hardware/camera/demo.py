@@ -21,7 +21,8 @@ import numpy as np
 from hardware.camera.base import CameraBase, FramePair
 from kiosk.config import CameraConfig
 from kiosk.demo import DemoCase, DemoSigner, demo_cases, demo_now, render_code
-from kiosk.device import DeviceError, Gray
+from kiosk.device import DeviceError
+from kiosk.model import Gray
 
 BACKGROUND = 90  # the grey of render_code's background, so a code's frame and an empty frame match
 

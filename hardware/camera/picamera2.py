@@ -16,7 +16,8 @@ from typing import Any
 
 from hardware.camera.base import CameraBase, FramePair, manual_value
 from kiosk.config import CameraConfig
-from kiosk.device import DeviceError, Gray
+from kiosk.device import DeviceError
+from kiosk.model import Gray
 
 log = logging.getLogger(__name__)
 

@@ -19,17 +19,15 @@ from types import TracebackType
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import zxingcpp
 
 from kiosk.decode import fallback
 from kiosk.decode.text import text_of
 from kiosk.errors import DecodeError
-from kiosk.model import Quad, Symbol
+from kiosk.model import Gray, Quad, Symbol
 
 log = logging.getLogger(__name__)
 
-Gray = npt.NDArray[np.uint8]
 
 _FAST_STAGE = "zxing"
 

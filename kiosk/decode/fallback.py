@@ -15,18 +15,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import numpy.typing as npt
 import zxingcpp
 
 from kiosk.decode.text import text_of
-from kiosk.model import Quad, Symbol
+from kiosk.model import Gray, Quad, Symbol
 
 if TYPE_CHECKING:
     from kiosk.decode.decoder import DecoderOptions
 
 log = logging.getLogger(__name__)
 
-Gray = npt.NDArray[np.uint8]
 ZxingPass = Callable[..., tuple[list[Symbol], list[Quad]]]
 
 

@@ -21,7 +21,8 @@ MAX_PAYLOAD_BYTES = 4096
 _BIDI = frozenset(
     "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u200c\u200d\u2060\ufeff"
 )
-_FORMULA_START = ("=", "+", "-", "@")
+#: A cell starting with one of these runs as a formula in a spreadsheet (CSV/Excel injection).
+FORMULA_START = ("=", "+", "-", "@")
 
 
 def to_text(payload: bytes | str) -> str:
@@ -56,7 +57,7 @@ def check_name(name: str, kind: Kind) -> str:
     name = " ".join(name.split())
     if not name or not any(ch.isalpha() for ch in name):
         raise PayloadError(Reason.MALFORMED, kind, "empty name")
-    if name.startswith(_FORMULA_START):
+    if name.startswith(FORMULA_START):
         raise PayloadError(Reason.FORMULA_NAME, kind)
     if len(name) > 100:
         raise PayloadError(Reason.MALFORMED, kind, "name too long")
