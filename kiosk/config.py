@@ -293,6 +293,14 @@ def validate(config: Config) -> None:
         )
     if not (16 <= camera.width <= 8192 and 16 <= camera.height <= 8192):
         raise ConfigError("camera.width", "width and height must be between 16 and 8192 pixels")
+    for key in ("exposure", "focus"):
+        value = getattr(camera, key).strip().lower()
+        try:
+            number = None if value in ("", "auto") else float(value)
+        except ValueError:
+            number = -1.0
+        if number is not None and not number >= 0:
+            raise ConfigError(f"camera.{key}", "'auto', or a number of 0 or more (see kiosk.example.toml)")
     if not 1 <= camera.fps <= 120:
         raise ConfigError("camera.fps", "must be between 1 and 120")
     if not 0.2 <= camera.lost_after_s <= 60:

@@ -63,6 +63,11 @@ def test_kiosk_config_variable_names_the_file(tmp_path: Path) -> None:
         ({"nodot": "x"}, "nodot", "section.key"),
         ({"decoder.stages": "crop,magic"}, "decoder.stages", "unknown stage 'magic'"),
         ({"decoder.edge_fraction_min": "2"}, "decoder.edge_fraction_min", "between 0 and 1"),
+        ({"camera.exposure": "bright"}, "camera.exposure", "'auto', or a number"),
+        ({"camera.focus": "-2"}, "camera.focus", "'auto', or a number"),
+        ({"camera.source": "webcam"}, "camera.source", "replay:PATH"),
+        ({"gate.relay_pin": "GPIO17"}, "gate.relay_pin", "BCM GPIO number"),
+        ({"sync.server_url": "http://province.example"}, "sync.server_url", "https://"),
     ],
 )
 def test_invalid_values_name_the_key_and_what_is_allowed(
