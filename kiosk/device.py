@@ -17,12 +17,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from kiosk.errors import KioskError
+from kiosk.errors import DeviceError
 from kiosk.model import Gray, Outcome
 
-
-class DeviceError(KioskError):
-    """A device failed: a camera that cannot be opened or read, a scanner that went away."""
+__all__ = [
+    "CameraState",
+    "CameraStatus",
+    "DeviceError",  # defined in kiosk.errors with the rest of the tree; re-exported for the device layer
+    "Frame",
+    "FrameSource",
+    "GateOutputs",
+    "GateState",
+    "NullGate",
+]
 
 
 @dataclass(frozen=True, slots=True, eq=False)

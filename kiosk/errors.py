@@ -8,6 +8,7 @@
     ├── PayloadError           a scanned payload was refused; carries a Reason and the detected Kind
     ├── TrustListError         a trust list or signer certificate file could not be read
     ├── DecodeError            an image could not be read or decoded at all
+    ├── DeviceError            a camera, scanner or gate output failed or cannot be opened
     └── StoreError             the local record could not be written or read
         ├── StorageFullError   the disk is full: the visit is "not recorded", nothing stored is lost
         ├── OutOfServiceError  free space is below the configured floor
@@ -56,6 +57,10 @@ class TrustListError(KioskError):
 
 class DecodeError(KioskError):
     """An image file could not be loaded or decoded."""
+
+
+class DeviceError(KioskError):
+    """A device failed: a camera that cannot be opened or read, a scanner that went away."""
 
 
 class StoreError(KioskError):
