@@ -102,6 +102,7 @@ class Harness:
         from kiosk.config import CameraConfig, PolicyConfig
         from kiosk.decode import Decoder, DecoderOptions
         from kiosk.device import NullGate
+        from kiosk.identity import DEMO_KEYRING
         from kiosk.model import Direction
         from kiosk.pipeline import ScanPipeline
         from kiosk.scanloop import LoopVerdict, ScanLoop
@@ -115,7 +116,10 @@ class Harness:
         self.decoder = Decoder(DecoderOptions(fallbacks=fallbacks))
         self.decoder.warm_up()  # as the kiosk does at start-up
         pipeline = ScanPipeline(
-            store=self.store, policy=PolicyConfig(repeat_window_s=0), direction=Direction.IN
+            store=self.store,
+            policy=PolicyConfig(repeat_window_s=0),
+            direction=Direction.IN,
+            keyring=DEMO_KEYRING,
         )
         self.loop = ScanLoop(
             frames=self.grabber,

@@ -33,6 +33,7 @@ from kiosk.errors import ConfigError, KioskError, PayloadError, UsageError
 
 if TYPE_CHECKING:
     from kiosk.decode import Decoder
+    from kiosk.identity import IdentityKeyring, IdentitySet
     from kiosk.payloads.trust import TrustList
     from kiosk.pipeline import ScanPipeline, Verdict
     from kiosk.store import Store
@@ -118,6 +119,25 @@ def build_parser(extend: Extension | None = None) -> argparse.ArgumentParser:
         action="store_true",
         help="record into the configured database, not a temporary one",
     )
+    p = sub.add_parser(
+        "identity",
+        help="identity keys and hash lists (deny lists, rosters) for the province's administrator",
+    )
+    action = p.add_subparsers(dest="identity_action", metavar="ACTION", parser_class=_Parser)
+    action.required = True
+    q = action.add_parser("new-key", parents=[common], help="write a new identity key file (a rotation keeps the old keys)")
+    q.add_argument("--id", dest="key_id", required=True, help="the new key's id, e.g. hue-2026-1")
+    q.add_argument(
+        "--rotate", type=Path, metavar="FILE", help="the current key file: its keys follow the new one"
+    )
+    q.add_argument("--output", "-o", type=Path, required=True, help="key file to create (must not exist)")
+    q = action.add_parser(
+        "hash-list",
+        parents=[common],
+        help="read identity keys (id:<12 digits>, qid:, bhyt:, dcc:) one per line from stdin; "
+        "write a deny list or roster made with the current identity key",
+    )
+    q.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
     if extend is not None:
         extend(sub, common)
     return parser
@@ -192,28 +212,42 @@ def trust_from_config(config: Config) -> TrustList:
     return TrustList.from_json_file(config.dcc.trust_list)
 
 
+def keyring_from_config(config: Config) -> IdentityKeyring:
+    """The province's identity keys, or the public demo key when ``identity.key_file`` is not set."""
+    from kiosk.identity import DEMO_KEYRING, IdentityKeyring  # noqa: PLC0415
+
+    if config.identity.key_file is None:
+        return DEMO_KEYRING
+    return IdentityKeyring.from_file(config.identity.key_file)
+
+
 def build_pipeline(
     config: Config,
     store: Store,
     trust: TrustList,
     decoder: Decoder,
     direction: str | None = None,
-    deny: frozenset[str] = frozenset(),
+    deny: IdentitySet | None = None,
+    keyring: IdentityKeyring | None = None,
 ) -> ScanPipeline:
-    """The scan pipeline for ``config``. The caller owns (and closes) ``store`` and ``decoder``."""
+    """The scan pipeline for ``config``. The caller owns (and closes) ``store`` and ``decoder``.
+    ``deny`` adds to the configured deny list (the demo's); ``keyring`` defaults to the configured one."""
     from kiosk.clock import SystemClock  # noqa: PLC0415
-    from kiosk.hashlist import load_hash_list  # noqa: PLC0415
+    from kiosk.identity import IdentitySet, load_hash_list  # noqa: PLC0415
     from kiosk.model import Direction  # noqa: PLC0415
     from kiosk.pipeline import ScanPipeline  # noqa: PLC0415
 
     policy = config.policy
+    keyring = keyring if keyring is not None else keyring_from_config(config)
+    deny = deny if deny is not None else IdentitySet()
     if policy.deny_list is not None:
-        deny = deny | load_hash_list(policy.deny_list, "policy.deny_list")
-    roster = load_hash_list(policy.roster, "policy.roster") if policy.roster else frozenset()
+        deny = deny | load_hash_list(policy.deny_list, "policy.deny_list", keyring)
+    roster = load_hash_list(policy.roster, "policy.roster", keyring) if policy.roster else IdentitySet()
     pipeline = ScanPipeline(
         store=store,
         policy=policy,
         direction=Direction(direction) if direction else config.device.direction,
+        keyring=keyring,
         trust=trust,
         deny=deny,
         roster=roster,
@@ -455,7 +489,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="kiosk-demo-") as tmp:
         path = None if args.keep_db else Path(tmp) / "demo.db"
         with open_store(config, path) as store, Decoder(config.decoder) as decoder:
-            pipeline = build_pipeline(config, store, trust, decoder, deny=demo_deny_list())
+            keyring = keyring_from_config(config)
+            deny = demo_deny_list(keyring.current)
+            pipeline = build_pipeline(config, store, trust, decoder, deny=deny, keyring=keyring)
             print(
                 f"Kiosk demo at {config.location.name} ({config.location.code}), "
                 f"policy {config.policy.mode.value}, database {store.path}"
@@ -482,6 +518,61 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK if matched == len(cases) else EXIT_REFUSED
 
 
+def cmd_identity(args: argparse.Namespace) -> int:
+    from kiosk.identity import IdentityKeyring, hash_list_document, new_key_file_document  # noqa: PLC0415
+
+    if args.identity_action == "new-key":
+        previous = IdentityKeyring.from_file(args.rotate, "--rotate") if args.rotate else None
+        try:
+            document = new_key_file_document(args.key_id, previous)
+        except ValueError as exc:
+            raise UsageError(f"--id {args.key_id!r}: {exc}") from exc
+        if previous is not None and args.key_id in previous.key_ids:
+            raise UsageError(f"--id {args.key_id!r}: {args.rotate} already holds a key with that id")
+        _write_secret_file(args.output, json.dumps(document, indent=2) + "\n")
+        kept = f", then {', '.join(previous.key_ids)}" if previous is not None else ""
+        print(f"wrote {args.output}: current key {args.key_id}{kept} (mode 0600; see docs/identity-keys.md)")
+        return EXIT_OK
+    keyring = keyring_from_config(config_from_args(args))
+    keys: list[str] = []
+    for number, raw in enumerate(sys.stdin.buffer.read(64 * 1024 * 1024).splitlines(), start=1):
+        line = raw.decode("utf-8", errors="replace").strip()
+        if not line or line.startswith("#"):
+            continue
+        kind, colon, value = line.partition(":")
+        if not colon or kind not in ("id", "qid", "bhyt", "dcc") or not value:
+            raise UsageError(
+                f"line {number}: {line[:40]!r} is not an identity key (id:<12 digits>, qid:, bhyt:, dcc:)"
+            )
+        if kind == "id" and not (len(value) == 12 and value.isascii() and value.isdigit()):
+            raise UsageError(f"line {number}: an id: key is 12 ASCII digits")
+        keys.append(line)
+    text = json.dumps(hash_list_document(keys, keyring.current), indent=1) + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
+        print(f"wrote {args.output}: {len(set(keys))} identities hashed with key {keyring.current.key_id}")
+    return EXIT_OK
+
+
+def _write_secret_file(path: Path, text: str) -> None:
+    """Create ``path`` readable by its owner only; never overwrite (a lost key orphans every list)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:
+        raise UsageError(f"{path} already exists; choose another file (an old key must not be lost)") from exc
+    except OSError as exc:
+        raise UsageError(f"cannot create {path}: {exc.strerror or exc}") from exc
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 _COMMANDS = {
     "decode": cmd_decode,
     "verify": cmd_verify,
@@ -489,6 +580,7 @@ _COMMANDS = {
     "visits": cmd_visits,
     "export": cmd_export,
     "demo": cmd_demo,
+    "identity": cmd_identity,
 }
 
 if __name__ == "__main__":

@@ -122,6 +122,13 @@ class SyncConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class IdentityConfig:
+    #: The province's identity key file (HMAC keys for identity hashes; see docs/identity-keys.md).
+    #: Root-owned, readable by the kiosk's group only. Empty = the public demo key (development only).
+    key_file: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DccConfig:
     #: JSON trust list of signer certificates (country, kid, DER base64); verification is offline.
     trust_list: Path | None = None
@@ -132,6 +139,7 @@ class Config:
     location: LocationConfig = field(default_factory=LocationConfig)
     device: DeviceConfig = field(default_factory=DeviceConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    identity: IdentityConfig = field(default_factory=IdentityConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     decoder: DecoderOptions = field(default_factory=DecoderOptions)

@@ -20,7 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
-from kiosk.model import Outcome, Reason, identity_hash
+from kiosk.identity import IdentityKey, IdentitySet
+from kiosk.model import Outcome, Reason
 from kiosk.payloads.base45 import b45encode
 from kiosk.payloads.trust import Signer, TrustList, kid_of
 
@@ -119,9 +120,9 @@ CCCD_BINH = "046305009876||Trần Thị Bình|02112005|Nữ|45 Hùng Vương, Ph
 CCCD_DENIED = "046085004321|190000001|Lê Văn Cấm|01011985|Nam|1 Trần Hưng Đạo, Thành phố Huế|05052022"
 
 
-def demo_deny_list() -> frozenset[str]:
-    """The demo province deny list: one person who must not enter."""
-    return frozenset({identity_hash("id:046085004321")})
+def demo_deny_list(key: IdentityKey) -> IdentitySet:
+    """The demo province deny list, hashed with ``key``: one person who must not enter."""
+    return IdentitySet.of(["id:046085004321"], key)
 
 
 def demo_cases(signer: DemoSigner, now: datetime) -> list[DemoCase]:

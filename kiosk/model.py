@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -109,8 +108,9 @@ class Symbol:
 class Credential:
     """A parsed, validated identity or certificate. Holds only what the kiosk may keep or show.
 
-    ``identity_key`` is the stable string whose SHA-256 is the identity hash used by deny lists, rosters and
-    the repeat filter (``id:<12 digits>`` for a citizen ID wherever it appears, ``qid:…``, ``bhyt:…``, …).
+    ``identity_key`` is the stable string whose keyed hash (``kiosk.identity``) deny lists, rosters, the
+    repeat filter and the record use (``id:<12 digits>`` for a citizen ID wherever it appears, ``qid:…``,
+    ``bhyt:…``, ``dcc:…``). The key itself is never stored.
     """
 
     kind: Kind
@@ -123,10 +123,6 @@ class Credential:
     certificate_type: str | None = None  # DCC: "v", "t" or "r"
     expires_at: datetime | None = None
     warnings: tuple[str, ...] = ()
-
-    @property
-    def identity_hash(self) -> str:
-        return identity_hash(self.identity_key)
 
     def masked_subject(self) -> dict[str, str]:
         """Fields safe to print or show on screen (``Nguyễn V. A``, ``••••1234``)."""
@@ -142,11 +138,6 @@ class Credential:
         if self.expires_at is not None:
             out["expires_at"] = self.expires_at.isoformat()
         return out
-
-
-def identity_hash(identity_key: str) -> str:
-    """SHA-256 hex of an identity key; the form in which the province pushes deny lists and rosters."""
-    return hashlib.sha256(identity_key.encode("utf-8")).hexdigest()
 
 
 def mask_name(name: str) -> str:
@@ -172,6 +163,10 @@ class Decision:
     kind: Kind
     credential: Credential | None = None
     repeat: bool = False  # the same code again within the repeat window: not a second visit
+    #: the credential's identity key hashed with the current identity key (``kiosk.identity``), and that
+    #: key's id; None for a refused payload
+    identity_hash: str | None = None
+    identity_key_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,3 +199,5 @@ class Visit:
     manual: bool = False
     uploaded: bool = False
     warnings: tuple[str, ...] = field(default=())
+    #: which identity key made ``identity_hash`` (``"sha256"``: an unkeyed hash recorded before schema 3)
+    identity_key_id: str | None = None

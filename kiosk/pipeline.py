@@ -16,6 +16,7 @@ import numpy as np
 
 from kiosk.config import PolicyConfig
 from kiosk.errors import OutOfServiceError, PayloadError, StorageFullError, StoreError
+from kiosk.identity import IdentityKeyring, IdentitySet
 from kiosk.model import ClockReading, Decision, Direction, Outcome, Reason, Symbol, Visit
 from kiosk.payloads import parse
 from kiosk.policy import LocalState, decide
@@ -67,27 +68,32 @@ class ScanPipeline:
         store: Store,
         policy: PolicyConfig,
         direction: Direction,
+        keyring: IdentityKeyring,
         trust: TrustList | None = None,
-        deny: frozenset[str] = frozenset(),
-        roster: frozenset[str] = frozenset(),
+        deny: IdentitySet | None = None,
+        roster: IdentitySet | None = None,
         decode: Callable[[np.ndarray], list[Symbol]] | None = None,
     ) -> None:
         self._store = store
         self._policy = policy
+        self._keyring = keyring
         self._trust = trust
-        self._deny = deny
-        self._roster = roster
+        self._deny = deny if deny is not None else IdentitySet()
+        self._roster = roster if roster is not None else IdentitySet()
         self._decode = decode
         self._last_seen: dict[str, float] = {}
         self.direction = Direction.IN if direction is Direction.BOTH else direction
 
     def resume(self, recent: Iterable[Visit], now: ClockReading) -> int:
         """Carry the repeat window over a restart: visits recorded earlier in this boot (same boot id,
-        so their monotonic times compare with ``now``) count as seen. Returns how many were taken."""
+        so their monotonic times compare with ``now``) count as seen. Returns how many were taken.
+        Only hashes made with the current identity key compare with new ones."""
         taken = 0
+        current = self._keyring.current.key_id
         for visit in recent:
             if (
                 visit.identity_hash
+                and visit.identity_key_id == current
                 and visit.at.boot_id == now.boot_id
                 and visit.at.monotonic_s <= now.monotonic_s
             ):
@@ -125,9 +131,11 @@ class ScanPipeline:
         except StoreError as exc:
             log.error("visit not recorded: %s", exc)
             return Verdict(decision, None, Reason.NOT_RECORDED, symbol)
-        if decision.credential is not None:
-            self._last_seen[decision.credential.identity_hash] = at.monotonic_s
+        if decision.identity_hash is not None:
+            self._last_seen[decision.identity_hash] = at.monotonic_s
         return Verdict(decision, visit, None, symbol)
 
     def _state(self) -> LocalState:
-        return LocalState(deny=self._deny, roster=self._roster, last_seen=self._last_seen)
+        return LocalState(
+            keyring=self._keyring, deny=self._deny, roster=self._roster, last_seen=self._last_seen
+        )

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kiosk.errors import PayloadError
-from kiosk.model import Credential, Kind, Reason, identity_hash
+from kiosk.model import Credential, Kind, Reason
 from kiosk.payloads import classify, parse
 from kiosk.payloads.location import location_payload
 from kiosk.payloads.text import MAX_PAYLOAD_BYTES
@@ -120,8 +120,7 @@ def test_cccd_flags_without_blocking(payload: str, warning: str) -> None:
 
 
 def test_same_person_by_cccd_and_unmasked_national_qr_has_one_identity() -> None:
-    assert parse(CCCD, now=NOW).identity_hash == parse(QRQG, now=NOW).identity_hash
-    assert parse(CCCD, now=NOW).identity_hash == identity_hash("id:046090001234")
+    assert parse(CCCD, now=NOW).identity_key == parse(QRQG, now=NOW).identity_key == "id:046090001234"
 
 
 # -- QRQG, BHYT, location, unknown ---------------------------------------------------------------

@@ -21,7 +21,8 @@ from kiosk.clock import FakeClock
 from kiosk.config import PolicyConfig
 from kiosk.decode import Decoder
 from kiosk.demo import CCCD_AN, CCCD_BINH, CCCD_DENIED, demo_deny_list, render_code
-from kiosk.model import Direction, Kind, Outcome, Reason, identity_hash, mask_id, mask_name
+from kiosk.identity import IdentityKey, IdentityKeyring, IdentitySet
+from kiosk.model import Direction, Kind, Outcome, Reason, mask_id, mask_name
 from kiosk.pipeline import ScanPipeline
 from kiosk.store import Store
 from kiosk.store.db import sql
@@ -74,8 +75,20 @@ def decoder() -> Iterator[Decoder]:
         yield dec
 
 
-def make_pipeline(store: Store, decoder: Decoder, deny: frozenset[str] = frozenset()) -> ScanPipeline:
-    return ScanPipeline(store=store, policy=POLICY, direction=Direction.IN, deny=deny, decode=decoder.decode)
+KEYRING = IdentityKeyring((IdentityKey("hue-test-1", b"pipeline tests identity key, 32+ bytes"),))
+
+
+def make_pipeline(
+    store: Store, decoder: Decoder, deny: IdentitySet | None = None, keyring: IdentityKeyring = KEYRING
+) -> ScanPipeline:
+    return ScanPipeline(
+        store=store,
+        policy=POLICY,
+        direction=Direction.IN,
+        keyring=keyring,
+        deny=deny if deny is not None else IdentitySet(),
+        decode=decoder.decode,
+    )
 
 
 def raw_cells(path: Path) -> list[object]:
@@ -105,7 +118,8 @@ def test_valid_cccd_is_granted_and_recorded_with_its_identity(
     assert (stored.kind, stored.outcome, stored.reason) == (Kind.CCCD, Outcome.GRANTED, Reason.OK)
     assert stored.id_number == "046090001234"
     assert stored.name == "Nguyễn Văn An"
-    assert stored.identity_hash == identity_hash("id:046090001234")
+    assert stored.identity_hash == KEYRING.current.hash("id:046090001234")
+    assert stored.identity_key_id == "hue-test-1"
     assert (stored.direction, stored.device_id, stored.location_code) == (
         Direction.IN,
         "gate-1",
@@ -178,7 +192,7 @@ def test_same_identity_after_the_window_is_recorded_again(
 def test_deny_listed_identity_is_refused_and_recorded(
     store: Store, decoder: Decoder, clock: FakeClock
 ) -> None:
-    pipeline = make_pipeline(store, decoder, deny=demo_deny_list())
+    pipeline = make_pipeline(store, decoder, deny=demo_deny_list(KEYRING.current))
 
     verdict = pipeline.handle_payload(DENIED, clock.now())
 

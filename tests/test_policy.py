@@ -8,14 +8,17 @@ import pytest
 
 from kiosk.config import PolicyConfig
 from kiosk.errors import PayloadError
-from kiosk.model import ClockReading, Credential, Kind, Outcome, PolicyMode, Reason, identity_hash
+from kiosk.identity import IdentityKey, IdentityKeyring, IdentitySet
+from kiosk.model import ClockReading, Credential, Kind, Outcome, PolicyMode, Reason
 
 NOW = ClockReading(datetime(2026, 11, 27, 9, tzinfo=UTC), True, "boot", 5000.0)
 AN = Credential(Kind.CCCD, "id:046090001234", "046090001234", "Nguyễn Văn An")
 BINH = Credential(Kind.QRQG, "qid:1630001", "1630001", "TRAN THI BINH")
 CERT = Credential(Kind.DCC, "dcc:URN:UVCI:01:VN:X", name="Nguyễn Văn An", is_health_certificate=True)
 GUARD_TYPED = Credential(Kind.MANUAL, "id:046090009999", "046090009999", "Lê Văn Khách")
-AN_HASH = identity_hash("id:046090001234")
+KEY = IdentityKey("hue-test-1", b"policy tests identity key, 32+ bytes")
+KEYRING = IdentityKeyring((KEY,))
+AN_HASH = KEY.hash("id:046090001234")
 
 LOG = PolicyConfig()
 HEALTH = PolicyConfig(mode=PolicyMode.HEALTH)
@@ -167,7 +170,12 @@ def test_decide(
 ) -> None:
     from kiosk.policy import LocalState, decide
 
-    state = LocalState(deny=frozenset(deny), roster=frozenset(roster), last_seen=last_seen)
+    state = LocalState(
+        keyring=KEYRING,
+        deny=IdentitySet(((KEY, frozenset(deny)),)),
+        roster=IdentitySet(((KEY, frozenset(roster)),)),
+        last_seen=last_seen,
+    )
     decision = decide(credential, state, NOW, policy)
     assert (decision.outcome, decision.reason, decision.repeat) == (outcome, reason, repeat)
     assert decision.credential is credential
@@ -186,7 +194,7 @@ def test_refused_payloads_are_refused_with_their_reason(error: PayloadError, kin
     from kiosk.policy import LocalState, decide
 
     for policy in (LOG, HEALTH, ALLOW):
-        decision = decide(error, LocalState(), NOW, policy)
+        decision = decide(error, LocalState(keyring=KEYRING), NOW, policy)
         assert (decision.outcome, decision.reason, decision.kind) == (
             Outcome.REFUSED,
             error.reason,

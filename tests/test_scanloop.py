@@ -16,6 +16,7 @@ from kiosk.decode import Decoder
 from kiosk.demo import CCCD_AN, CCCD_BINH, render_code
 from kiosk.device import CameraState, CameraStatus, Frame, NullGate
 from kiosk.hints import Hint, aiming_hint
+from kiosk.identity import DEMO_KEYRING
 from kiosk.model import Direction, Outcome, Reason
 from kiosk.pipeline import ScanPipeline
 from kiosk.scanloop import LoopVerdict, PresenceFilter, ScanLoop
@@ -64,7 +65,13 @@ def make_loop(store: Store, clock: FakeClock, frames: ScriptedFrames, gate=None,
     published: list[LoopVerdict] = []
     hints: list[Hint] = []
     decoder = Decoder()
-    pipeline = ScanPipeline(store=store, policy=PolicyConfig(), direction=Direction.IN, decode=decoder.decode)
+    pipeline = ScanPipeline(
+        store=store,
+        policy=PolicyConfig(),
+        direction=Direction.IN,
+        keyring=DEMO_KEYRING,
+        decode=decoder.decode,
+    )
     loop = ScanLoop(
         frames=frames,
         decoder=decoder,
@@ -208,7 +215,7 @@ def test_the_loop_runs_on_its_own_thread_and_stops(store, clock) -> None:
     frames = ScriptedFrames(clock)
     got = threading.Event()
     decoder = Decoder()
-    pipeline = ScanPipeline(store=store, policy=PolicyConfig(), direction=Direction.IN)
+    pipeline = ScanPipeline(store=store, policy=PolicyConfig(), direction=Direction.IN, keyring=DEMO_KEYRING)
     loop = ScanLoop(
         frames=frames,
         decoder=decoder,

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from kiosk.errors import CorruptDatabaseError, OutOfServiceError, StorageFullError, StoreError
+from kiosk.identity import IdentityKey
 from kiosk.model import (
     ClockReading,
     Credential,
@@ -45,12 +46,17 @@ def credential(id_number: str = CCCD_ID, name: str = "Nguyễn Văn An") -> Cred
     )
 
 
+TEST_KEY = IdentityKey("test-1", b"store tests identity key, 32+ bytes")
+
+
 def granted(id_number: str = CCCD_ID, name: str = "Nguyễn Văn An") -> Decision:
     return Decision(
         outcome=Outcome.GRANTED,
         reason=Reason.OK,
         kind=Kind.CCCD,
         credential=credential(id_number, name),
+        identity_hash=TEST_KEY.hash(f"id:{id_number}"),
+        identity_key_id=TEST_KEY.key_id,
     )
 
 
@@ -129,7 +135,8 @@ def test_record_returns_what_is_stored(open_store: OpenStore) -> None:
     assert visit.kind is Kind.CCCD
     assert visit.id_number == CCCD_ID
     assert visit.name == "Nguyễn Văn An"
-    assert visit.identity_hash == credential().identity_hash
+    assert visit.identity_hash == TEST_KEY.hash(f"id:{CCCD_ID}")
+    assert visit.identity_key_id == "test-1"
     assert visit.direction is Direction.OUT
     assert visit.outcome is Outcome.GRANTED
     assert visit.at == at
@@ -224,6 +231,7 @@ ALLOWED_COLUMNS = {
         "privacy_notice_version",
         "manual",
         "warnings",
+        "identity_key_id",
     },
     "outbox": {"id", "visit_id", "uploaded_at"},
     "device_sequence": {"device_id", "last_seq"},
@@ -612,6 +620,32 @@ def test_version_1_database_is_upgraded_in_place(open_store: OpenStore, db_path:
     assert rows(db_path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     triggers = rows(db_path, "SELECT name FROM sqlite_master WHERE type='trigger'")
     assert triggers == [("outbox_keep_unuploaded",)]
+
+
+def test_unkeyed_hashes_of_schema_2_are_marked_sha256(open_store: OpenStore, db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    old = schema.make_database(db_path)
+    old.connect()
+    try:
+        assert schema.migrate(old, target=2) == 2
+        for seq, identity in ((1, "'" + "a" * 64 + "'"), (2, "NULL")):
+            schema.sql(
+                old,
+                "INSERT INTO visit (uuid, seq, device_id, location_code, kind, identity_hash, "
+                "id_number, name, direction, outcome, reason, wall_utc, clock_synchronised, boot_id, "
+                "monotonic_s, privacy_notice_version, manual, warnings) VALUES ("
+                f"'uuid-{seq}', {seq}, 'dev-1', 'HUE-001', 'cccd', {identity}, NULL, NULL, 'in', "
+                "'granted', 'ok', '2025-01-01T00:00:00.000000+00:00', 1, 'b', 1.0, '2024-12', 0, '')",
+            )
+            schema.sql(old, f"INSERT INTO outbox (visit_id, uploaded_at) VALUES ({seq}, NULL)")
+    finally:
+        old.close()
+
+    with open_store() as store:
+        assert [(v.seq, v.identity_key_id) for v in sorted(store.visits(), key=lambda v: v.seq)] == [
+            (1, "sha256"),
+            (2, None),
+        ]
 
 
 def test_models_match_the_migrated_schema(open_store: OpenStore, db_path: Path) -> None:

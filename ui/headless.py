@@ -19,7 +19,13 @@ import time
 from contextlib import ExitStack
 from typing import Any
 
-from kiosk.cli import build_pipeline, config_from_args, open_store, trust_from_config
+from kiosk.cli import (
+    build_pipeline,
+    config_from_args,
+    keyring_from_config,
+    open_store,
+    trust_from_config,
+)
 from kiosk.clock import SystemClock
 from kiosk.config import Config
 from kiosk.decode import Decoder
@@ -130,15 +136,22 @@ def _print_status(status: CameraStatus) -> None:
     print(f"kiosk: camera {status.state.value}{detail}", file=sys.stderr, flush=True)
 
 
-def _demo_material(config: Config, trust: Any) -> tuple[Any, frozenset[str], Any]:
+def _demo_material(config: Config, trust: Any) -> tuple[Any, Any, Any]:
     """With the demo camera, its visitors' certificates are signed by a demo key the trust list must know."""
     if config.camera.source != "demo":
-        return trust, frozenset(), None
+        if config.identity.key_file is None:
+            print(
+                "kiosk: identity.key_file is not set: identity hashes use the public demo key "
+                "(provision the province's key before going live, see docs/identity-keys.md)",
+                file=sys.stderr,
+                flush=True,
+            )
+        return trust, None, None
     from kiosk.demo import DemoSigner, demo_deny_list  # noqa: PLC0415
 
     signer = DemoSigner.create(SystemClock().now().wall)
     demo_trust = signer.trust_list()
-    return trust + demo_trust, demo_deny_list(), signer
+    return trust + demo_trust, demo_deny_list(keyring_from_config(config).current), signer
 
 
 def _camera(config: Config, signer: Any) -> Any:

@@ -147,6 +147,7 @@ class VisitRow(BaseRow):
     privacy_notice_version = pw.TextField()
     manual = pw.BooleanField()
     warnings = pw.TextField()
+    identity_key_id = pw.TextField(null=True)
 
     class Meta:
         table_name = "visit"
@@ -253,8 +254,19 @@ def _v2_guard_and_indexes(db: pw.SqliteDatabase) -> None:
     sql(db, "CREATE INDEX outbox_pending ON outbox (visit_id) WHERE uploaded_at IS NULL")
 
 
+def _v3_identity_key_id(db: pw.SqliteDatabase) -> None:
+    """Version 3: each identity hash names the identity key (HMAC, ``kiosk.identity``) that made it.
+
+    Hashes recorded before were unkeyed SHA-256; they are marked ``sha256`` so that nothing mistakes them
+    for keyed ones. They cannot be re-hashed here (the identity key is not stored, and migrations never
+    read the configuration); the server treats them as legacy.
+    """
+    sql(db, "ALTER TABLE visit ADD COLUMN identity_key_id TEXT")
+    sql(db, "UPDATE visit SET identity_key_id = 'sha256' WHERE identity_hash IS NOT NULL")
+
+
 Migration = Callable[[pw.SqliteDatabase], None]
-MIGRATIONS: Final[tuple[Migration, ...]] = (_v1_tables, _v2_guard_and_indexes)
+MIGRATIONS: Final[tuple[Migration, ...]] = (_v1_tables, _v2_guard_and_indexes, _v3_identity_key_id)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

@@ -194,7 +194,8 @@ class Store:
             device_id=self.device_id,
             location_code=self.location_code,
             kind=decision.kind,
-            identity_hash=credential.identity_hash if credential is not None else None,
+            identity_hash=decision.identity_hash if credential is not None else None,
+            identity_key_id=decision.identity_key_id if credential is not None else None,
             id_number=credential.id_number if credential is not None else None,
             name=credential.name if credential is not None else None,
             direction=direction,
@@ -223,6 +224,7 @@ class Store:
                     location_code=visit.location_code,
                     kind=visit.kind.value,
                     identity_hash=visit.identity_hash,
+                    identity_key_id=visit.identity_key_id,
                     id_number=visit.id_number,
                     name=visit.name,
                     direction=visit.direction.value,
@@ -573,4 +575,5 @@ def _to_visit(row: OutboxRow) -> Visit:
         manual=bool(v.manual),
         uploaded=row.uploaded_at is not None,
         warnings=tuple(w for w in v.warnings.split(",") if w),
+        identity_key_id=v.identity_key_id,
     )
