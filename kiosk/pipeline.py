@@ -82,7 +82,15 @@ class ScanPipeline:
         self._roster = roster if roster is not None else IdentitySet()
         self._decode = decode
         self._last_seen: dict[str, float] = {}
+        self._failed: StoreError | None = None
         self.direction = Direction.IN if direction is Direction.BOTH else direction
+
+    @property
+    def failed(self) -> StoreError | None:
+        """The error that stopped recording, or None. Once the database fails (damaged, unreadable, its file
+        gone) nothing more is recorded: every verdict says "not recorded", and the owner of the pipeline
+        should exit so that systemd restarts the kiosk and the store moves a damaged file aside at open."""
+        return self._failed
 
     def resume(self, recent: Iterable[Visit], now: ClockReading) -> int:
         """Carry the repeat window over a restart: visits recorded earlier in this boot (same boot id,
@@ -120,6 +128,8 @@ class ScanPipeline:
             decision = decide(credential, self._state(), at, self._policy)
         if decision.repeat:
             return Verdict(decision, None, Reason.REPEAT, symbol)
+        if self._failed is not None:
+            return Verdict(decision, None, Reason.NOT_RECORDED, symbol)
         try:
             visit = self._store.record(decision, at=at, direction=self.direction)
         except OutOfServiceError:
@@ -129,7 +139,10 @@ class ScanPipeline:
             log.error("disk full: visit not recorded (stored visits are intact)")
             return Verdict(decision, None, Reason.NOT_RECORDED, symbol)
         except StoreError as exc:
-            log.error("visit not recorded: %s", exc)
+            # One line, once: the database will not come back by itself, and a log line (or a traceback)
+            # per visitor would bury the reason.
+            self._failed = exc
+            log.error("the visit database failed, recording stopped: %s", exc)
             return Verdict(decision, None, Reason.NOT_RECORDED, symbol)
         if decision.identity_hash is not None:
             self._last_seen[decision.identity_hash] = at.monotonic_s

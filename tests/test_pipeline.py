@@ -369,3 +369,28 @@ def test_the_repeat_window_survives_a_restart_in_the_same_boot(
     later = FakeClock(clock.wall, monotonic_s=clock.monotonic_s, boot_id="next-boot")
     assert other_boot.resume(store.visits(), later.now()) == 0
     assert len(store.visits()) == 1
+
+
+def test_a_failed_database_stops_recording_with_one_log_line(
+    store: Store, decoder: Decoder, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    pipeline = make_pipeline(store, decoder)
+    assert pipeline.handle_payload(AN, clock.now()).visit is not None
+    assert pipeline.failed is None
+    # The database stops accepting writes under the running gate (as a failing card or a file gone
+    # read-only does): SQLITE_READONLY, not a full disk.
+    sql(store._db, "PRAGMA query_only = 1")
+
+    verdicts = []
+    with caplog.at_level(logging.ERROR, logger="kiosk.pipeline"):
+        for i in range(20):
+            clock.advance(POLICY.repeat_window_s + 1)
+            verdicts.append(pipeline.handle_payload(BINH if i % 2 else AN, clock.now()))
+
+    assert pipeline.failed is not None
+    assert all(v.not_recorded is Reason.NOT_RECORDED and v.visit is None for v in verdicts)
+    assert all(v.outcome is Outcome.NEEDS_GUARD for v in verdicts)  # never "granted" without a record
+    assert len(caplog.records) == 1 and "recording stopped" in caplog.records[0].getMessage()
+    assert not caplog.records[0].exc_info
+    sql(store._db, "PRAGMA query_only = 0")
+    assert len(store.visits()) == 1  # nothing was written after the failure

@@ -44,6 +44,7 @@ PRAGMAS: Final[dict[str, object]] = {
 }
 
 # Primary result codes (the low byte of ``sqlite3.Error.sqlite_errorcode``).
+SQLITE_BUSY: Final = 5
 SQLITE_CORRUPT: Final = 11
 SQLITE_FULL: Final = 13
 SQLITE_NOTADB: Final = 26

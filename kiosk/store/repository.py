@@ -24,12 +24,13 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
+from urllib.parse import quote
 
 import peewee as pw
 
@@ -37,6 +38,8 @@ from kiosk.errors import CorruptDatabaseError, OutOfServiceError, StorageFullErr
 from kiosk.model import ClockReading, Decision, Direction, Kind, Outcome, Reason, Visit
 from kiosk.store.db import (
     BUSY_TIMEOUT_MS,
+    SCHEMA_VERSION,
+    SQLITE_BUSY,
     SQLITE_CORRUPT,
     SQLITE_FULL,
     SQLITE_NOTADB,
@@ -47,10 +50,12 @@ from kiosk.store.db import (
     integrity_check,
     make_database,
     migrate,
+    quick_check,
     sql,
     sqlite_code,
     write_transaction,
 )
+from kiosk.store.files import OwnerLock, SeqFloor, lock_path, seq_path
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +63,8 @@ MIB: Final = 1024 * 1024
 # SQLite allows 32766 bound parameters per statement; stay far below for IN (...) lists.
 _CHUNK: Final = 500
 _SIDE_FILES: Final = ("-wal", "-shm")
+_SQLITE_MAGIC: Final = b"SQLite format 3\x00"
+_UPDATE_SOFTWARE: Final = "update the kiosk software (see docs/install.md) and start it again"
 
 
 def default_disk_free(directory: Path) -> int:
@@ -89,9 +96,16 @@ class Store:
         min_free_bytes: int,
         disk_free: Callable[[Path], int],
         recovered_from: Path | None,
+        owner_lock: OwnerLock | None = None,
+        seq_floor: SeqFloor | None = None,
+        read_only: bool = False,
     ) -> None:
-        """Use ``Store.open``; this only wires an already opened and migrated database."""
+        """Use ``Store.open`` or ``Store.open_read_only``; this only wires an opened, migrated database."""
         self._db = db
+        self._owner_lock = owner_lock
+        self._seq_floor = seq_floor
+        #: True for a snapshot opened by ``open_read_only``: nothing can be written.
+        self.read_only = read_only
         self.path = path
         self.device_id = device_id
         self.location_code = location_code
@@ -117,14 +131,25 @@ class Store:
         min_free_mb: int = 50,
         disk_free: Callable[[Path], int] | None = None,
         quarantine_corrupt: bool = True,
+        owner: bool = True,
     ) -> Self:
         """Open (creating if needed) the record at ``path``, migrate it and check it.
+
+        The **owner** (the gate: ``kiosk run``, ``kiosk scan``; the default) holds the database's owner
+        lock (``<db>.lock``) while the store is open; a second owner is refused with a ``StoreError``
+        naming the first. Only the owner moves a damaged database aside, checkpoints the WAL into the
+        main file, and keeps the sequence floor (``<db>.seq``) that lets numbering continue above
+        everything handed out before, even after a quarantine. Another process that shares the
+        database (the sync worker) passes ``owner=False``.
+
+        A file that was never a kiosk database (not SQLite, or another application's SQLite file) is
+        refused and left untouched.
 
         A file that is not a database or fails ``quick_check`` is moved aside with its
         ``-wal``/``-shm`` files to ``<name>.corrupt-<UTC time>`` (never deleted), a fresh database
         is started, ``recovered_from`` names the moved file and a WARNING tells the operator where
         it is. Only the process that owns the database should quarantine: another process (the sync
-        worker) passes ``quarantine_corrupt=False`` and gets ``CorruptDatabaseError`` instead,
+        worker, ``owner=False``) gets ``CorruptDatabaseError`` instead,
         because renaming a file that the kiosk app still has open would split it from its WAL.
 
         ``disk_free`` returns free bytes for a directory (default ``shutil.disk_usage``); below
@@ -143,8 +168,22 @@ class Store:
                 "choose another place with --db or store.database"
             ) from exc
 
-        recovered_from = _check_or_quarantine(path, quarantine=quarantine_corrupt)
-        db = _open_migrated(path)
+        disk_free = disk_free or default_disk_free
+        lock = OwnerLock(path).acquire() if owner else None
+        try:
+            recovered_from = _check_or_quarantine(path, quarantine=owner and quarantine_corrupt)
+            db = _open_migrated(path, disk_free)
+            floor = None
+            if owner:
+                floor = SeqFloor(path)
+                _seed_sequence(db, floor, device_id, recovered_from)
+                # The main file, not only the WAL, holds the schema and what is recorded so far: losing
+                # or deleting a -wal must not lose the database with it.
+                _checkpoint(db, "TRUNCATE")
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
         return cls(
             db,
             path=path,
@@ -152,8 +191,56 @@ class Store:
             location_code=location_code,
             privacy_notice_version=privacy_notice_version,
             min_free_bytes=min_free_mb * MIB,
-            disk_free=disk_free or default_disk_free,
+            disk_free=disk_free,
             recovered_from=recovered_from,
+            owner_lock=lock,
+            seq_floor=floor,
+        )
+
+    @classmethod
+    def open_read_only(cls, path: Path) -> Self:
+        """A read-only snapshot of the record at ``path`` (``kiosk visits``, ``export``, ``doctor``).
+
+        Nothing is written to ``path`` or beside it, and nothing is repaired: a damaged database is a
+        ``CorruptDatabaseError`` saying the gate moves it aside at its next start; a file that is not a
+        kiosk database, or a missing one, a ``StoreError``. Works on read-only media and while the gate
+        records (the snapshot is consistent: SQLite's backup API over a read-only connection). An older
+        schema is upgraded in the in-memory snapshot only.
+        """
+        path = Path(path)
+        if not path.is_file():
+            what = "is not a file" if path.exists() else "does not exist"
+            raise StoreError(f"no visit database at {path}: it {what} (set --db or store.database)")
+        _refuse_foreign_header(path, may_be_ours=False)
+        db = make_database(Path(":memory:"))
+        db.connect()
+        try:
+            with closing(_connect_read_only(path)) as source:
+                try:
+                    source.backup(db.connection())  # type: ignore[no-untyped-call]
+                except sqlite3.Error as exc:
+                    raise _read_only_error(path, exc) from exc
+            problems = quick_check(db)
+            if problems:
+                raise CorruptDatabaseError(
+                    f"the visit database {path} is damaged ({'; '.join(problems[:3])}); nothing was "
+                    "changed — the gate moves it aside when it next starts (kiosk run)"
+                )
+            _refuse_foreign_tables(db.connection(), path)  # type: ignore[no-untyped-call]
+            migrate(db)  # the in-memory snapshot only
+        except BaseException:
+            db.close()
+            raise
+        return cls(
+            db,
+            path=path,
+            device_id="read-only",
+            location_code="read-only",
+            privacy_notice_version="read-only",
+            min_free_bytes=0,
+            disk_free=lambda _d: 0,
+            recovered_from=None,
+            read_only=True,
         )
 
     # ---------------------------------------------------------------------------------------------
@@ -178,7 +265,7 @@ class Store:
         before is intact) or ``StoreError``. Only a normal return means the visit is durably
         recorded.
         """
-        self._check_open()
+        self._check_writable()
         if self.is_out_of_service():
             raise OutOfServiceError(
                 f"out of service: less than {self.min_free_bytes // MIB} MiB free for {self.path}; "
@@ -249,7 +336,7 @@ class Store:
         repeated acknowledgement (a lost response, a retry) is harmless and keeps the first time.
         """
         with self._lock:
-            self._check_open()
+            self._check_writable()
             stamp = utc_text(at if at is not None else datetime.now(UTC))
             wanted = list(dict.fromkeys(uuids))
             changed = 0
@@ -275,7 +362,7 @@ class Store:
         deleted.
         """
         with self._lock:
-            self._check_open()
+            self._check_writable()
             if retention_days < 0:
                 raise ValueError(f"retention_days must be >= 0, got {retention_days}")
             cutoff = utc_text(now - timedelta(days=retention_days))
@@ -372,12 +459,34 @@ class Store:
     # ---------------------------------------------------------------------------------------------
     # lifecycle
 
+    def checkpoint(self) -> bool:
+        """Copy what the WAL holds into the main database file without blocking the gate.
+
+        Runs ``PRAGMA wal_checkpoint(PASSIVE)`` on a connection of its own, so it never waits for the
+        store's lock and never makes a writer wait; SQLite copies what it can and stops at pages a
+        reader still needs. Call it from a background thread or an idle moment, e.g. once a minute.
+        Returns True when the whole WAL was copied. Errors are ``StoreError``.
+        """
+        self._check_open()
+        if self.read_only:
+            return True
+        try:
+            with closing(sqlite3.connect(self.path, isolation_level=None, timeout=0.1)) as conn:
+                busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"checkpoint of {self.path}: {exc}") from exc
+        return not busy and copied == frames
+
     def close(self) -> None:
-        """Close the connection. Idempotent; any later call raises StoreError."""
+        """Close the connection and release the owner lock. Idempotent; any later call raises StoreError."""
         with self._lock:
             if not self._closed:
                 self._closed = True
-                self._db.close()
+                try:
+                    self._db.close()
+                finally:
+                    if self._owner_lock is not None:
+                        self._owner_lock.release()
 
     def __enter__(self) -> Self:
         return self
@@ -397,6 +506,11 @@ class Store:
         if self._closed:
             raise StoreError(f"the store {self.path} is closed")
 
+    def _check_writable(self) -> None:
+        self._check_open()
+        if self.read_only:
+            raise StoreError(f"{self.path} was opened read-only: nothing can be recorded or changed")
+
     def _next_seq(self) -> int:
         """Take the next sequence number for this device. Call only inside the write transaction."""
         updated = (
@@ -406,12 +520,15 @@ class Store:
         )
         if not updated:
             SequenceRow.insert(device_id=self.device_id, last_seq=1).execute(self._db)
-        seq = (
+        seq = int(
             SequenceRow.select(SequenceRow.last_seq)
             .where(SequenceRow.device_id == self.device_id)
             .scalar(self._db)
         )
-        return int(seq)
+        if self._seq_floor is not None:
+            # Reserved before the COMMIT: a number is never used before the floor file covers it.
+            self._seq_floor.ensure(self.device_id, seq)
+        return seq
 
     @contextmanager
     def _translated(self, action: str, *, full_means_not_recorded: bool = False) -> Iterator[None]:
@@ -423,7 +540,13 @@ class Store:
             if code == SQLITE_FULL:
                 what = "not recorded" if full_means_not_recorded else "not done"
                 raise StorageFullError(
-                    f"{action}: {what}, the disk is full ({self.path}); nothing stored before is lost"
+                    f"{action}: {what}: disk full, {_free_text(self._disk_free, self.path)}; "
+                    "nothing stored before is lost"
+                ) from exc
+            if code == SQLITE_BUSY:
+                raise StoreError(
+                    f"{action}: the database {self.path} stayed locked by another process for "
+                    f"{BUSY_TIMEOUT_MS // 1000} s{_holder(self.path)}"
                 ) from exc
             if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
                 raise CorruptDatabaseError(f"{action}: the database {self.path} is damaged: {exc}") from exc
@@ -454,6 +577,15 @@ def _check_or_quarantine(path: Path, *, quarantine: bool) -> Path | None:
             # SQLite deletes a -wal found without its database; keep it for forensics instead.
             return _set_aside(path, "the database file is missing but its -wal is there", quarantine)
         return None
+    if not path.is_file():
+        raise StoreError(
+            f"{path} is not a file; choose the visit database's path with --db or store.database"
+        )
+    # A damaged header on a path the kiosk has used before (its sequence floor or WAL is beside it)
+    # is damage; on any other file it means the path names something else, which is never touched.
+    ours = seq_path(path).exists() or any(side.exists() for side in sides)
+    if not _refuse_foreign_header(path, may_be_ours=ours):
+        return _set_aside(path, "the file does not start with the SQLite header", quarantine)
     try:
         conn = sqlite3.connect(path, isolation_level=None)
     except sqlite3.Error as exc:
@@ -463,12 +595,143 @@ def _check_or_quarantine(path: Path, *, quarantine: bool) -> Path | None:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
             problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall()]
             if problems == ["ok"]:
+                _refuse_foreign_tables(conn, path)
                 return None
         except sqlite3.Error as exc:
-            if sqlite_code(exc) not in (SQLITE_CORRUPT, SQLITE_NOTADB):
+            code = sqlite_code(exc)
+            if code == SQLITE_BUSY:
+                raise StoreError(
+                    f"cannot check the database {path}: it stayed locked for {BUSY_TIMEOUT_MS // 1000} s "
+                    f"by another process{_holder(path)}"
+                ) from exc
+            if code not in (SQLITE_CORRUPT, SQLITE_NOTADB):
                 raise StoreError(f"cannot check the database {path}: {exc}") from exc
             problems = [str(exc)]
         return _set_aside(path, "; ".join(problems[:5]), quarantine)
+
+
+def _refuse_foreign_header(path: Path, *, may_be_ours: bool) -> bool:
+    """True when ``path`` is empty or starts like a SQLite file. Otherwise: False when it may be a damaged
+    kiosk database, else a ``StoreError`` (a config file or a document given as --db is never moved)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if not head or head == _SQLITE_MAGIC:
+        return True
+    if may_be_ours:
+        return False
+    raise StoreError(
+        f"{path} is not a visit database (not an SQLite file); nothing was changed — "
+        "choose the database's path with --db or store.database"
+    )
+
+
+def _refuse_foreign_tables(conn: sqlite3.Connection, path: Path) -> None:
+    """Another application's SQLite file is refused, never migrated into or moved."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    tables = {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"the visit database {path} was written by newer software (schema {version}, this software "
+            f"knows up to {SCHEMA_VERSION}); {_UPDATE_SOFTWARE}"
+        )
+    kiosk_tables = {"visit", "outbox", "device_sequence"}
+    if (version == 0 and tables) or (version > 0 and not kiosk_tables <= tables):
+        names = ", ".join(sorted(tables)[:5])
+        raise StoreError(
+            f"{path} is another application's SQLite database (tables: {names}), not a visit database; "
+            "nothing was changed — choose another --db or store.database"
+        )
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write: ``mode=ro``, or ``immutable=1`` on media where even the WAL index
+    cannot be created (a write-protected USB stick, a read-only mount)."""
+    quoted = quote(str(path.resolve()))
+    last: sqlite3.Error | None = None
+    # Without a -wal no connection has the database open (SQLite removes it when the last one closes),
+    # and a reader that is told the file is immutable creates no -wal or -shm beside it either.
+    queries = ("mode=ro", "mode=ro&immutable=1") if Path(f"{path}-wal").exists() else ("mode=ro&immutable=1",)
+    for query in queries:
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = sqlite3.connect(f"file:{quoted}?{query}", uri=True, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.Error as exc:
+            last = exc
+            if conn is not None:
+                conn.close()
+            if sqlite_code(exc) in (SQLITE_CORRUPT, SQLITE_NOTADB):
+                break
+    assert last is not None
+    raise _read_only_error(path, last)
+
+
+def _read_only_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    code = sqlite_code(exc)
+    if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
+        return CorruptDatabaseError(
+            f"the visit database {path} is damaged ({exc}); nothing was changed — the gate moves it "
+            "aside when it next starts (kiosk run)"
+        )
+    if code == SQLITE_BUSY:
+        return StoreError(f"the database {path} stayed locked by another process{_holder(path)}")
+    return StoreError(f"cannot read the database {path}: {exc}")
+
+
+def _holder(path: Path) -> str:
+    """`` (pid N: kiosk run)`` from the owner's lock file, when a process holds it."""
+    try:
+        text = lock_path(path).read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return ""
+    pid, _, command = text.partition(" ")
+    return f" (pid {pid}: {command})" if pid.isdigit() else ""
+
+
+def _free_text(disk_free: Callable[[Path], int], path: Path) -> str:
+    try:
+        free = disk_free(path.parent)
+    except OSError:
+        return f"{path}"
+    return f"{free / MIB:.1f} MiB free on {path.parent} ({path})"
+
+
+def _seed_sequence(db: pw.SqliteDatabase, floor: SeqFloor, device_id: str, recovered: Path | None) -> None:
+    """Start a device's numbering above everything it handed out before, in this file or a quarantined one."""
+    floor.mark()
+    with write_transaction(db):
+        current = (
+            SequenceRow.select(SequenceRow.last_seq).where(SequenceRow.device_id == device_id).scalar(db)
+        )
+        if current is not None:
+            floor.ensure(device_id, int(current))
+            return
+        start = max(floor.get(device_id), _last_seq_of(recovered, device_id) if recovered else 0)
+        if start:
+            SequenceRow.insert(device_id=device_id, last_seq=start).execute(db)
+            log.warning("sequence numbers of %s continue after %d", device_id, start)
+
+
+def _last_seq_of(path: Path, device_id: str) -> int:
+    """Best effort: the last sequence number a (damaged, quarantined) database still shows."""
+    try:
+        with closing(_connect_read_only(path)) as conn:
+            row = conn.execute(
+                "SELECT last_seq FROM device_sequence WHERE device_id = ?", (device_id,)
+            ).fetchone()
+            return int(row[0]) if row else 0
+    except (sqlite3.Error, StoreError, ValueError, TypeError):
+        return 0
+
+
+def _checkpoint(db: pw.SqliteDatabase, mode: str) -> None:
+    with suppress(pw.PeeweeException):  # best effort: a reader can hold it back; the next one finishes
+        sql(db, f"PRAGMA wal_checkpoint({mode})").fetchall()
 
 
 def _set_aside(path: Path, detail: str, quarantine: bool) -> Path:
@@ -488,7 +751,7 @@ def _set_aside(path: Path, detail: str, quarantine: bool) -> Path:
     return moved
 
 
-def _open_migrated(path: Path) -> pw.SqliteDatabase:
+def _open_migrated(path: Path, disk_free: Callable[[Path], int]) -> pw.SqliteDatabase:
     """Open ``path`` with the kiosk's pragmas and bring its schema up to date."""
     db = make_database(path)
     try:
@@ -496,13 +759,21 @@ def _open_migrated(path: Path) -> pw.SqliteDatabase:
         migrate(db)
     except SchemaTooNewError as exc:
         db.close()
-        raise StoreError(str(exc)) from exc
+        raise StoreError(f"{path}: {exc}; {_UPDATE_SOFTWARE}") from exc
     except pw.PeeweeException as exc:
         db.close()
-        if sqlite_code(exc) in (SQLITE_CORRUPT, SQLITE_NOTADB):
+        code = sqlite_code(exc)
+        if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
             raise CorruptDatabaseError(f"{path} is damaged: {exc}") from exc
-        if sqlite_code(exc) == SQLITE_FULL:
-            raise StorageFullError(f"cannot prepare the database {path}: the disk is full") from exc
+        if code == SQLITE_FULL:
+            raise StorageFullError(
+                f"cannot prepare the database: disk full, {_free_text(disk_free, path)}"
+            ) from exc
+        if code == SQLITE_BUSY:
+            raise StoreError(
+                f"cannot open the database {path}: it stayed locked for {BUSY_TIMEOUT_MS // 1000} s by "
+                f"another process{_holder(path)}"
+            ) from exc
         raise StoreError(f"cannot open the database {path}: {exc}") from exc
     return db
 
