@@ -3,6 +3,12 @@
 Times are shown in Vietnam time (UTC+7, no daylight saving). Text cells that a spreadsheet would run as
 a formula are prefixed with an apostrophe, even though the parsers already refuse such names: an export
 is the last line of defence for anything a future record kind lets through.
+
+For the same reason every text cell is cleaned at write time: a database recorded before today's parser
+rules may hold names with controls, lone surrogates or noncharacters (U+FFFF), which XML 1.0 forbids
+(openpyxl raises IllegalCharacterError, Excel refuses the file) or UTF-8 cannot encode. Those, and the
+other characters the parsers refuse anywhere (format and invisible characters), become U+FFFD so the
+administrator sees that something was there; a cell longer than Excel's 32,767 characters is cut.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from datetime import timedelta, timezone
 from pathlib import Path
 
 from kiosk.model import Visit
-from kiosk.payloads.text import FORMULA_START
+from kiosk.payloads.text import is_invisible, starts_like_formula
 
 VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
 COLUMNS = (
@@ -32,8 +38,9 @@ COLUMNS = (
     "uploaded",
     "uuid",
 )
-# Tab and CR also start formulas in some spreadsheet programs.
-_FORMULA_START = (*FORMULA_START, "\t", "\r")
+REPLACEMENT = "\ufffd"
+# Excel's limit on the characters in one cell (counted in UTF-16 code units), less one for an apostrophe.
+_MAX_CELL_UTF16 = 32_767 - 1
 
 
 def visit_row(visit: Visit) -> list[str | int | bool]:
@@ -55,10 +62,24 @@ def visit_row(visit: Visit) -> list[str | int | bool]:
     ]
 
 
+def clean_text(text: str) -> str:
+    """``text`` as it can go into any spreadsheet: unsafe characters → U+FFFD, cut to fit one Excel cell.
+
+    Tab, CR and LF are replaced too (they are controls): a tab or CR in front also starts a formula in some
+    spreadsheet programs, and a line break inside a name is never genuine.
+    """
+    text = "".join(REPLACEMENT if is_invisible(ch) else ch for ch in text)
+    if len(text) > _MAX_CELL_UTF16 // 2:
+        # errors="ignore" drops a surrogate pair the cut splits in half.
+        text = text.encode("utf-16-le")[: 2 * _MAX_CELL_UTF16].decode("utf-16-le", errors="ignore")
+    return text
+
+
 def _safe(value: str | int | bool) -> str | int | bool:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    if not isinstance(value, str):
+        return value
+    value = clean_text(value)
+    return "'" + value if starts_like_formula(value) else value
 
 
 def export_visits(visits: Iterable[Visit], path: Path, fmt: str) -> int:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
+import re
+import unicodedata
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from kiosk.errors import PayloadError
@@ -238,6 +241,86 @@ def test_classify_dispatch_order() -> None:
 
 SEEDS = [CCCD, QRQG, BHYT, "HC1:NCFOXN%TSMAHN-H$P8O1LL+6BNV45W0II8", "https://qr.tokhaiyte.vn/p/1"]
 
+# What a hostile or broken code puts into fields (issue 6): digits that are not ASCII (full-width,
+# Arabic-Indic, extended Arabic-Indic, Devanagari, Bengali; superscripts pass str.isdigit too),
+# noncharacters, format and invisible characters, a lone surrogate, odd spaces and formula signs.
+DIGIT_ZEROS = ("０", "٠", "۰", "०", "০")
+HOSTILE_CHARS = (
+    [chr(ord(zero) + d) for zero in DIGIT_ZEROS for d in range(10)]
+    + ["²", "³", "¹"]
+    + ["\ufdd0", "\ufdef", "\ufffe", "\uffff", "\U0001fffe", "\U0010ffff"]
+    + ["\u00ad", "\u200b", "\u200d", "\u2061", "\u202e", "\u2066", "\ufeff", "\u180e", "\U000e0041"]
+    + ["\U000e007f", "\u3164", "\u115f", "\u1160", "\uffa0", "\u2800", "\ufe0f", "\u034f", "\ue000"]
+    + ["\u0378", "\u2028", "\ud800", "\x00", "\x85", "\t", "\u3000", "\u00a0", " "]
+    + list("=+-@＝＋－＠﹦﹢﹣﹫")
+)
+FORMULA_SIGNS = "=+-@＝＋－＠"
+# Seeds as fields; the BHYT name and address (fields 1 and 4) are text here and hex-encoded when built, so
+# that the hostile characters reach the decoded name and not just the hex.
+FIELDS = {
+    Kind.CCCD: CCCD.split("|"),
+    Kind.QRQG: QRQG.split("|"),
+    Kind.BHYT: [binascii.unhexlify(f).decode() if i in (1, 4) else f for i, f in enumerate(BHYT.split("|"))],
+}
+
+
+def _build(kind: Kind, fields: list[str]) -> str:
+    if kind is Kind.BHYT:
+        fields = [
+            binascii.hexlify(f.encode("utf-8", "surrogatepass")).decode() if i in (1, 4) else f
+            for i, f in enumerate(fields)
+        ]
+    return "|".join(fields)
+
+
+@st.composite
+def hostile_field(draw: st.DrawFn, value: str) -> str:
+    """``value`` with Unicode digits for its ASCII ones, or hostile characters put in, over or before it."""
+    how = draw(st.sampled_from(["all digits", "one digit", "insert", "overwrite", "prefix"]))
+    if how in ("all digits", "one digit"):
+        zero = ord(draw(st.sampled_from(DIGIT_ZEROS)))
+        positions = [i for i, ch in enumerate(value) if "0" <= ch <= "9"]
+        if how == "one digit" and positions:
+            positions = [draw(st.sampled_from(positions))]
+        chars = list(value)
+        for i in positions:
+            chars[i] = chr(zero + int(chars[i]))
+        return "".join(chars)
+    hostile = draw(st.text(alphabet=st.sampled_from(HOSTILE_CHARS), min_size=1, max_size=3))
+    at = draw(st.integers(min_value=0, max_value=len(value)))
+    if how == "insert":
+        return value[:at] + hostile + value[at:]
+    if how == "overwrite":
+        return value[:at] + hostile + value[at + 1 :]
+    return hostile + value
+
+
+def _is_noncharacter(ch: str) -> bool:
+    return 0xFDD0 <= ord(ch) <= 0xFDEF or ord(ch) & 0xFFFE == 0xFFFE
+
+
+def _check_credential(credential: Credential) -> None:
+    """What a granted credential may hold, whatever the payload was (issue 6)."""
+    assert credential.identity_key
+    id_number = credential.id_number
+    if credential.kind is Kind.CCCD:
+        assert id_number is not None and re.fullmatch(r"[0-9]{12}", id_number)  # [0-9] is ASCII only
+        assert credential.identity_key == f"id:{id_number}"
+    if credential.kind is Kind.BHYT:
+        assert id_number is not None and re.fullmatch(r"[A-Z]{2}[0-9]{13}", id_number)
+    if credential.kind is Kind.QRQG:
+        assert id_number is not None and re.fullmatch(r"[0-9A-Za-z]{1,40}", id_number)
+    if credential.identity_key.startswith("id:"):
+        assert re.fullmatch(r"id:[0-9]{12}", credential.identity_key)
+    name = credential.name
+    if name is not None:
+        for ch in name:
+            assert unicodedata.category(ch) not in ("Cc", "Cf", "Cn", "Co", "Cs"), f"U+{ord(ch):04X}"
+            assert not _is_noncharacter(ch), f"U+{ord(ch):04X}"
+        assert name == name.strip()
+        assert not name.startswith(tuple(FORMULA_SIGNS))
+        assert not unicodedata.normalize("NFKC", name).startswith(tuple(FORMULA_SIGNS))
+
 
 def _check_contract(payload: bytes | str) -> None:
     try:
@@ -245,9 +328,11 @@ def _check_contract(payload: bytes | str) -> None:
     except PayloadError as exc:
         assert isinstance(exc.reason, Reason)
         assert isinstance(exc.kind, Kind)
+        event(f"refused: {exc.reason}")
     else:
         assert isinstance(result, Credential)
-        assert result.identity_key
+        _check_credential(result)
+        event(f"granted: {result.kind}")
 
 
 # The deadline is generous (the parser takes well under a millisecond on these inputs, see
@@ -262,9 +347,26 @@ def test_any_bytes_give_a_credential_or_the_parsers_own_error(payload: bytes) ->
 @given(
     seed=st.sampled_from(SEEDS),
     cut=st.integers(min_value=0, max_value=400),
-    insert=st.text(max_size=8),
+    insert=st.text(max_size=8) | st.text(alphabet=st.sampled_from(HOSTILE_CHARS), max_size=8),
     at=st.integers(min_value=0, max_value=400),
 )
 def test_mutated_real_payloads_keep_the_contract(seed: str, cut: int, insert: str, at: int) -> None:
     mutated = seed[:at] + insert + seed[at:]
     _check_contract(mutated[: len(mutated) - cut % (len(mutated) + 1)].encode("utf-8", "surrogatepass"))
+
+
+@settings(deadline=200)
+@given(data=st.data())
+@pytest.mark.parametrize("kind", [Kind.CCCD, Kind.QRQG, Kind.BHYT])
+def test_hostile_characters_in_any_field_never_reach_a_credential(kind: Kind, data: st.DataObject) -> None:
+    fields = list(FIELDS[kind])
+    for _ in range(data.draw(st.integers(min_value=1, max_value=3), label="mutations")):
+        index = data.draw(st.integers(min_value=0, max_value=len(fields) - 1), label="field")
+        fields[index] = data.draw(hostile_field(fields[index]), label=f"field {index}")
+    _check_contract(_build(kind, fields))
+
+
+@pytest.mark.parametrize("kind", [Kind.CCCD, Kind.QRQG, Kind.BHYT])
+def test_the_hostile_field_builder_round_trips_the_seeds(kind: Kind) -> None:
+    # Guards the property above against testing something other than the real payloads.
+    assert _build(kind, list(FIELDS[kind])) == {Kind.CCCD: CCCD, Kind.QRQG: QRQG, Kind.BHYT: BHYT}[kind]

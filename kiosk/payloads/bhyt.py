@@ -13,13 +13,16 @@ from datetime import datetime
 
 from kiosk.errors import PayloadError
 from kiosk.model import Credential, Kind, Reason
-from kiosk.payloads.text import check_characters, check_name, parse_date
+from kiosk.payloads.text import ascii_digits, check_characters, check_name, parse_date
 
-CARD_RE = re.compile(r"[A-Z]{2}\d{13}")
+CARD_RE = re.compile(r"[A-Z]{2}[0-9]{13}")
+# Recognising the shape is deliberately looser (any Unicode digit) than validating it (CARD_RE, ASCII only):
+# a card number in full-width digits is then refused as a BHYT BAD_ID rather than as an unknown code.
+_CARD_SHAPE = re.compile(r"[A-Z]{2}\d{13}")
 
 
 def looks_like_bhyt(fields: list[str]) -> bool:
-    return CARD_RE.fullmatch(fields[0]) is not None
+    return _CARD_SHAPE.fullmatch(fields[0]) is not None
 
 
 def _hex_text(value: str, what: str) -> str:
@@ -42,7 +45,7 @@ def parse_bhyt(text: str, now: datetime) -> Credential:
     name = check_name(_hex_text(name_hex, "name"), Kind.BHYT)
     _hex_text(fields[4], "address")  # validated for shape only, never kept
     birth = None
-    if len(dob_s) == 4 and dob_s.isdigit():
+    if len(dob_s) == 4 and ascii_digits(dob_s):
         if not 1900 <= int(dob_s) <= now.year:
             raise PayloadError(Reason.BAD_DATE, Kind.BHYT, dob_s)
     else:

@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 from kiosk.errors import PayloadError
 from kiosk.model import Credential, Kind, Reason
-from kiosk.payloads.text import check_name, parse_date
+from kiosk.payloads.text import ascii_digits, check_name, parse_date
 
 # Province codes of the 12-digit number (Circular 07/2016/TT-BCA). 046 = Thừa Thiên Huế.
 PROVINCE_CODES = frozenset(
@@ -92,10 +92,12 @@ def parse_cccd(text: str, now: datetime) -> Credential:
     if len(fields) < 7:
         raise PayloadError(Reason.MALFORMED, Kind.CCCD, f"{len(fields)} fields, need 7 (partial read?)")
     id_number, old_id, raw_name, dob_s, sex_s, _address, issued_s = fields[:7]
-    if len(id_number) != 12 or not id_number.isdigit():
-        raise PayloadError(Reason.BAD_ID, Kind.CCCD, "ID must be 12 digits")
-    if old_id and not (old_id.isdigit() and len(old_id) in (9, 12)):
-        raise PayloadError(Reason.BAD_ID, Kind.CCCD, "old ID must be 9 or 12 digits")
+    # ASCII digits only: a look-alike number in full-width or Arabic-Indic digits shows the real card's last
+    # four digits on screen yet is another identity.
+    if len(id_number) != 12 or not ascii_digits(id_number):
+        raise PayloadError(Reason.BAD_ID, Kind.CCCD, "ID must be 12 ASCII digits")
+    if old_id and not (ascii_digits(old_id) and len(old_id) in (9, 12)):
+        raise PayloadError(Reason.BAD_ID, Kind.CCCD, "old ID must be 9 or 12 ASCII digits")
     name = check_name(raw_name, Kind.CCCD)
     dob = parse_date(dob_s, "DDMMYYYY", Kind.CCCD)
     issued = parse_date(issued_s, "DDMMYYYY", Kind.CCCD)

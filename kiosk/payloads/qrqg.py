@@ -11,16 +11,20 @@ from datetime import datetime
 
 from kiosk.errors import PayloadError
 from kiosk.model import Credential, Kind, Reason
-from kiosk.payloads.text import check_name, parse_date
+from kiosk.payloads.text import ascii_digits, check_name, parse_date
 
+# Explicit ASCII classes throughout: ``\d`` in a str pattern also matches full-width and other digits.
 _DOC = re.compile(r"[0-9A-Z*]{6,20}")
 _NAME = re.compile(r"[A-Z][A-Z ']*")
-_DOB = re.compile(r"(\d{4})-(\d{2}|\*\*)-(\d{2}|\*\*)")
+_DOB = re.compile(r"([0-9]{4})-([0-9]{2}|\*\*)-([0-9]{2}|\*\*)")
 _QID = re.compile(r"[0-9A-Za-z]{1,40}")
+# Recognising the shape is deliberately looser (any Unicode digit) than validating it: a year written in
+# full-width digits is then refused as this kind's BAD_DATE rather than as an unknown code.
+_DOB_SHAPE = re.compile(r"\d{4}-.*")
 
 
 def looks_like_qrqg(fields: list[str]) -> bool:
-    return len(fields) == 6 and re.fullmatch(r"\d{4}-.*", fields[2]) is not None
+    return len(fields) == 6 and _DOB_SHAPE.fullmatch(fields[2]) is not None
 
 
 def parse_qrqg(text: str, now: datetime) -> Credential:
@@ -48,7 +52,7 @@ def parse_qrqg(text: str, now: datetime) -> Credential:
     if declared not in ("0", "1"):
         raise PayloadError(Reason.MALFORMED, Kind.QRQG, "declaration type must be 0 or 1")
 
-    unmasked_citizen_id = "*" not in doc and len(doc) == 12 and doc.isdigit()
+    unmasked_citizen_id = len(doc) == 12 and ascii_digits(doc)
     # An unmasked 12-digit number is the citizen ID: same identity as the person's CCCD scan.
     identity_key = f"id:{doc}" if unmasked_citizen_id else f"qid:{qid}"
     return Credential(
