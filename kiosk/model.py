@@ -58,6 +58,8 @@ class Reason(StrEnum):
     DCC_SIGNATURE = "dcc_signature"
     DCC_NOT_YET_VALID = "dcc_not_yet_valid"
     DCC_EXPIRED = "dcc_expired"
+    DCC_SIGNER_NOT_YET_VALID = "dcc_signer_not_yet_valid"  # the DSC's notBefore is after the clock or iat
+    DCC_SIGNER_EXPIRED = "dcc_signer_expired"  # the DSC's notAfter is before the clock or iat
     DCC_KEY_USAGE = "dcc_key_usage"
     DCC_INVALID_CONTENT = "dcc_invalid_content"
     # access policy

@@ -1,22 +1,46 @@
 """Layer: core. Offline verification of EU Digital COVID Certificates (``HC1:`` codes, HCERT spec 1.0.8).
 
 ``verify_dcc(text, trust, now)`` returns a ``Credential`` or raises ``PayloadError(reason, Kind.DCC, …)``;
-it never lets a library exception escape, whatever the input. The steps follow payload-formats.md §4:
+it never lets a library exception escape, whatever the input. The steps follow payload-formats.md §4, in
+this order (the first that fails gives the reason):
 
 1. ``HC1:`` prefix (other ``HCx:`` values are reserved for incompatible versions)   → ``DCC_PREFIX``
 2. Base45                                                                           → ``DCC_BASE45``
 3. zlib, bounded so a small code cannot inflate into a large allocation             → ``DCC_COMPRESSION``
-4. COSE_Sign1 (tag 18, untagged, or CWT tag 61 around tag 18)                       → ``DCC_CBOR``
+4. the COSE_Sign1 container (tag 18, untagged, or CWT tag 61 around tag 18)         → ``DCC_CBOR``
 5. kid (protected header wins) → every DSC with that kid                            → ``DCC_UNKNOWN_KID``
 6. ES256 (raw r‖s, any curve) or PS256 over ``Sig_structure``  → ``DCC_BAD_ALGORITHM`` / ``DCC_SIGNATURE``
-7. CWT ``iat``/``exp`` against ``now``                             → ``DCC_NOT_YET_VALID`` / ``DCC_EXPIRED``
-8. essential HCERT content (an ``eu_dcc_v1`` map; deviations are warnings)     → ``DCC_INVALID_CONTENT``
-9. DSC extended key usage covers the certificate type                               → ``DCC_KEY_USAGE``
+7. the signed content: a CWT claims map with numeric ``iat`` and ``exp`` and an ``eu_dcc_v1`` map (other
+   schema deviations are only warnings)                                             → ``DCC_INVALID_CONTENT``
+8. text hygiene of what is shown, recorded or hashed (names, country, UVCI), with the functions every other
+   kind uses                              → ``CONTROL_CHARS`` / ``FORMULA_NAME`` / ``MALFORMED`` / ``TOO_LONG``
+9. time: ``now`` within ``iat``..``exp``                      → ``DCC_NOT_YET_VALID`` / ``DCC_EXPIRED``;
+   the DSC valid at ``now`` and at ``iat``      → ``DCC_SIGNER_NOT_YET_VALID`` / ``DCC_SIGNER_EXPIRED``
+10. DSC extended key usage covers the certificate type                              → ``DCC_KEY_USAGE``
 
 Nothing from the payload is trusted before the signature has been verified (spec §6). Full JSON-schema
 and value-set validation is not done: the kiosk only needs the type, the UVCI, the name and the expiry, and
 the EU test suite treats schema failures as separate from verification. Softer deviations that we do notice
 are reported as the warning ``"dcc_schema"`` on the credential.
+
+Decisions (sources and the EU suite deviations in docs/dcc.md):
+
+- **Key usage.** Only the DCC OIDs restrict: a DSC whose extended key usage names none of them (TLS client
+  auth, e-mail protection, ICAO's document-signer OID) may sign every type, as the Corona-Warn-App and the
+  EU reference verifier apply it (``Signer.allowed_types``).
+- **Time.** ``iat`` and ``exp`` are required: a DCC without ``exp`` would never expire and one without
+  ``iat`` cannot be placed in its DSC's validity, so both are ``DCC_INVALID_CONTENT`` (the Corona-Warn-App's
+  ``DccHeaderParser`` and the EU app core's ``DefaultCborService`` refuse them too). The DSC must be valid
+  at ``now``, as production verifiers check it (CWA ``DCCSignatureVerification`` step 9, the EU verifier's
+  ``VerificationViewModel``), and at ``iat`` (spec §3.3.6 "the Issued At field MUST not predate the
+  validity period of the DSC"; ``hcert-kotlin``'s ``DefaultCwtService`` refuses it). A bound that cannot
+  be read fails closed. ``exp`` beyond the DSC's ``notAfter`` is tolerated: issuers in the suite (FR, HU)
+  do it and every code is still refused once its DSC has expired.
+- **Text.** Every name part (``fn``, ``gn``, ``fnt``, ``gnt``) goes through ``check_characters`` and the
+  parts shown go through ``check_name``, as for the other kinds. ``co`` (and ``iss``, its fallback) with a
+  control or format character is refused; otherwise a value that is not two ASCII capitals is dropped
+  (warning ``dcc_schema``). The UVCI, the identity key, must pass ``check_characters`` and is at most 80
+  characters (the schema's ``certificate_id`` limit), else ``CONTROL_CHARS`` / ``TOO_LONG``.
 """
 
 from __future__ import annotations
@@ -40,6 +64,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from kiosk.errors import PayloadError
 from kiosk.model import Credential, Kind, Reason
 from kiosk.payloads.base45 import b45decode
+from kiosk.payloads.text import check_characters, check_name
 from kiosk.payloads.trust import Signer, TrustList
 
 __all__ = ["PREFIX", "verify_dcc"]
@@ -52,6 +77,8 @@ WARNING_SCHEMA = "dcc_schema"
 MAX_TEXT_CHARS = 8_000
 # Real DCCs inflate to 1–3 KiB. The cap stops a crafted code from inflating into megabytes (zip bomb).
 MAX_INFLATED_BYTES = 64 * 1024
+# The UVCI becomes the identity key; eu-dcc-schema caps ``certificate_id`` at 80 characters.
+MAX_UVCI_CHARS = 80
 
 _CWT_ISS, _CWT_EXP, _CWT_IAT, _CWT_HCERT = 1, 4, 6, -260
 _HCERT_EU_DCC_V1 = 1
@@ -61,7 +88,9 @@ _ALG_ES256, _ALG_PS256 = -7, -37
 _ALG_NAMES = {-7: "ES256", -35: "ES384", -36: "ES512", -37: "PS256", -38: "PS384", -39: "PS512"}
 _TYPES = ("v", "t", "r")
 _OTHER_VERSION = re.compile(r"^HC[0-9A-Z]:")
-_DOB = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:T.*)?$")
+# ASCII digits only: \\d would also take full-width or Arabic-Indic digits, and int() reads them.
+_DOB = re.compile(r"^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?(?:T.*)?$")
+_COUNTRY = re.compile(r"[A-Z]{2}")  # ISO 3166-1 alpha-2, ASCII capitals only (fullmatch)
 
 
 def verify_dcc(text: str, trust: TrustList, now: datetime) -> Credential:
@@ -94,41 +123,32 @@ def verify_dcc(text: str, trust: TrustList, now: datetime) -> Credential:
     to_be_signed = cbor2.dumps(["Signature1", protected_bytes, b"", payload])
     signer = _verified_signer(signers, alg, to_be_signed, signature)
 
-    # From here on the payload is authentic; its content can be interpreted.
-    claims = _cbor(payload, Reason.DCC_CBOR, "CWT payload")
+    # From here on the payload is authentic; its content can be interpreted (a payload that does not
+    # decode is content the signer vouched for, not a broken container: DCC_INVALID_CONTENT).
+    claims = _cbor(payload, Reason.DCC_INVALID_CONTENT, "CWT payload")
     if not isinstance(claims, Mapping):
-        _fail(Reason.DCC_CBOR, "CWT payload is not a map")
-    now_s = _timestamp(now)
+        _fail(Reason.DCC_INVALID_CONTENT, "CWT payload is not a map")
     iat = _numeric_date(claims, _CWT_IAT, "iat")
     exp = _numeric_date(claims, _CWT_EXP, "exp")
-    if iat is not None and now_s < iat:
-        _fail(Reason.DCC_NOT_YET_VALID, f"issued at {_iso(iat)}, after the clock ({_iso(now_s)})")
-    if exp is not None and now_s > exp:
-        _fail(Reason.DCC_EXPIRED, f"expired at {_iso(exp)}")
-
     types, dcc, entry, warnings = _essential_content(claims)
-    certificate_type = types[0] if types else None
-    allowed = signer.allowed_types
-    # Every type the code claims must be covered by the signer's key usage, not just the first.
-    uncovered = [t for t in types if allowed is not None and t not in allowed]
-    if uncovered:
-        may = "/".join(sorted(allowed or ())) or "no DCC type"
-        _fail(Reason.DCC_KEY_USAGE, f"the DSC's key usage allows {may}, not {'/'.join(uncovered)}")
 
-    iss = claims.get(_CWT_ISS)
-    country = entry.get("co")
-    if not isinstance(country, str) or not country:
-        country = iss if isinstance(iss, str) and iss else None
+    # Everything shown, recorded or hashed into the identity gets the hygiene of the other kinds.
+    holder = _holder_name(dcc.get("nam"))
+    country, country_dropped = _country(entry.get("co"), claims.get(_CWT_ISS))
+    identity_key = _identity_key(entry, signature)
+
+    _check_time(iat, exp, _timestamp(now), signer)
+    _check_key_usage(types, signer)
     return Credential(
         kind=Kind.DCC,
-        identity_key=_identity_key(entry, signature),
-        name=_holder_name(dcc.get("nam")),
+        identity_key=identity_key,
+        name=holder,
         birth_date=_birth_date(dcc.get("dob")),
         is_health_certificate=bool(types),
-        country=_nfc(country) if country else None,
-        certificate_type=certificate_type,
-        expires_at=_datetime(exp) if exp is not None else None,
-        warnings=(WARNING_SCHEMA,) if warnings else (),
+        country=country,
+        certificate_type=types[0] if types else None,
+        expires_at=_datetime(exp),
+        warnings=(WARNING_SCHEMA,) if warnings or country_dropped else (),
     )
 
 
@@ -254,15 +274,65 @@ def _timestamp(now: datetime) -> float:
     return now.timestamp()
 
 
-def _numeric_date(claims: Mapping[Any, Any], key: int, name: str) -> float | None:
+def _numeric_date(claims: Mapping[Any, Any], key: int, name: str) -> float:
+    """A required NumericDate claim. Without ``exp`` a code would never expire; without ``iat`` it cannot
+    be placed in its DSC's validity (the CWA's ``DccHeaderParser`` refuses both as well)."""
     value = claims.get(key)
     if value is None:
-        return None
+        _fail(Reason.DCC_INVALID_CONTENT, f"no {name} claim ({key})")
     if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
         _fail(Reason.DCC_INVALID_CONTENT, f"{name} is not a NumericDate")
     if _datetime(value) is None:
         _fail(Reason.DCC_INVALID_CONTENT, f"{name} is out of range")
     return float(value)
+
+
+def _check_time(iat: float, exp: float, now_s: float, signer: Signer) -> None:
+    """The code's own window first (what a visitor understands), then its signer's validity.
+
+    The DSC must be valid at ``now`` (CWA ``DCCSignatureVerification`` step 9, the EU verifier app) and at
+    ``iat``: the spec forbids an ``iat`` before the DSC's validity (hcert §3.3.6, ``hcert-kotlin``).
+    ``iat`` is never after ``now`` here, so ``iat`` after ``notAfter`` is already caught by the clock.
+    """
+    if now_s < iat:
+        _fail(Reason.DCC_NOT_YET_VALID, f"issued at {_iso(iat)}, after the clock ({_iso(now_s)})")
+    if now_s > exp:
+        _fail(Reason.DCC_EXPIRED, f"expired at {_iso(exp)}")
+    not_before = _aware_timestamp(signer.not_before)
+    not_after = _aware_timestamp(signer.not_after)
+    # An unreadable bound fails closed: the signer's validity cannot be shown to hold.
+    if not_before is None:
+        _fail(Reason.DCC_SIGNER_NOT_YET_VALID, "the DSC's notBefore cannot be read")
+    if not_after is None:
+        _fail(Reason.DCC_SIGNER_EXPIRED, "the DSC's notAfter cannot be read")
+    for moment, what in ((now_s, "the clock"), (iat, "the issue time (iat)")):
+        if moment < not_before:
+            _fail(
+                Reason.DCC_SIGNER_NOT_YET_VALID,
+                f"the DSC is valid from {_iso(not_before)}, after {what} ({_iso(moment)})",
+            )
+        if moment > not_after:
+            _fail(
+                Reason.DCC_SIGNER_EXPIRED,
+                f"the DSC expired at {_iso(not_after)}, before {what} ({_iso(moment)})",
+            )
+
+
+def _aware_timestamp(moment: datetime | None) -> float | None:
+    return None if moment is None else _timestamp(moment)
+
+
+def _check_key_usage(types: Sequence[str], signer: Signer) -> None:
+    """Every type the code claims must be covered by the signer's key usage, not just the first."""
+    allowed = signer.allowed_types
+    if allowed is None:
+        return
+    uncovered = [t for t in types if t not in allowed]
+    if uncovered:
+        _fail(
+            Reason.DCC_KEY_USAGE,
+            f"the DSC's key usage allows {'/'.join(sorted(allowed))}, not {'/'.join(uncovered)}",
+        )
 
 
 def _datetime(seconds: float) -> datetime | None:
@@ -324,27 +394,72 @@ def _soft_problems(dcc: Mapping[Any, Any], entry: Mapping[Any, Any]) -> bool:
     if entry.get("tg") != "840539006":  # COVID-19 is the only target disease in the value set
         return True
     co, issuer = entry.get("co"), entry.get("is")
-    return not (isinstance(co, str) and len(co) == 2 and isinstance(issuer, str) and issuer)
+    return not (isinstance(co, str) and _COUNTRY.fullmatch(co) and isinstance(issuer, str) and issuer)
 
 
 def _identity_key(entry: Mapping[Any, Any], signature: bytes) -> str:
-    """``dcc:<UVCI>``; a code without a UVCI is still one distinct code, named by its signature."""
+    """``dcc:<UVCI>``; a code without a UVCI is still one distinct code, named by its signature.
+
+    The UVCI is the identity key that deny lists and rosters match, so it gets the character check of any
+    text (``CONTROL_CHARS``) and the schema's length bound (``TOO_LONG``): an invisible character would make
+    the same certificate two identities.
+    """
     ci = entry.get("ci")
-    if isinstance(ci, str) and ci.strip():
-        return "dcc:" + _nfc(ci)
-    return "dcc-sig:" + hashlib.sha256(signature).hexdigest()
+    if not (isinstance(ci, str) and ci.strip()):
+        return "dcc-sig:" + hashlib.sha256(signature).hexdigest()
+    ci = _nfc(ci)
+    check_characters(ci, Kind.DCC)
+    if len(ci) > MAX_UVCI_CHARS:
+        _fail(Reason.TOO_LONG, f"UVCI of {len(ci)} characters (at most {MAX_UVCI_CHARS})")
+    return "dcc:" + ci
 
 
 def _holder_name(nam: Any) -> str | None:
+    """The displayed name, family name first, or None; PayloadError when a name part is not clean.
+
+    Every name string is checked for controls and format characters, also the one not shown (a signed code
+    carrying them is not a real certificate); the parts shown go through ``check_name`` one by one (the
+    schema allows 80 characters each), which refuses formula starts, over-long and letterless parts.
+    """
     if not isinstance(nam, Mapping):
         return None
-    # Prefer the names as written; the ICAO-transliterated ones (gnt/fnt) only when those are absent.
-    parts = [p for p in (nam.get("fn"), nam.get("gn")) if isinstance(p, str) and p.strip()]
+    for key in ("fn", "gn", "fnt", "gnt"):
+        value = nam.get(key)
+        if isinstance(value, str):
+            check_characters(_nfc(value), Kind.DCC)
+    # Prefer the names as written; the ICAO-transliterated ones (fnt/gnt, "<" between words) only when
+    # those are absent.
+    parts = _name_parts(nam, ("fn", "gn"), "")
     if not parts:
-        parts = [p for p in (nam.get("fnt"), nam.get("gnt")) if isinstance(p, str) and p.strip()]
-        parts = [p.replace("<", " ") for p in parts]
-    name = " ".join(" ".join(p.split()) for p in parts)
-    return _nfc(name) or None
+        parts = _name_parts(nam, ("fnt", "gnt"), "<")
+    return " ".join(check_name(part, Kind.DCC) for part in parts) or None
+
+
+def _name_parts(nam: Mapping[Any, Any], keys: tuple[str, str], separator: str) -> list[str]:
+    parts = []
+    for key in keys:
+        value = nam.get(key)
+        if isinstance(value, str):
+            if separator:
+                value = value.replace(separator, " ")
+            if value.strip():
+                parts.append(_nfc(value))
+    return parts
+
+
+def _country(co: Any, iss: Any) -> tuple[str | None, bool]:
+    """(the certificate's country, was ``co`` unusable?): ``co`` of the entry, else the ``iss`` claim.
+
+    A control or format character refuses the code as in any text (``CONTROL_CHARS``); otherwise a value
+    that is not two ASCII capitals (``"Vietnam"``, ``"vn"``, full-width ``"ＶＮ"``) is dropped, which the
+    caller reports as the ``dcc_schema`` warning.
+    """
+    for value in (co, iss):
+        if isinstance(value, str):
+            check_characters(value, Kind.DCC)
+    if isinstance(co, str) and _COUNTRY.fullmatch(co):
+        return co, False
+    return (iss if isinstance(iss, str) and _COUNTRY.fullmatch(iss) else None), True
 
 
 def _birth_date(dob: Any) -> date | None:

@@ -127,14 +127,18 @@ class Signer:
     def allowed_types(self) -> frozenset[str] | None:
         """DCC types (``"t"``, ``"v"``, ``"r"``) this DSC may sign, or ``None`` when unrestricted.
 
-        An extended key usage that lists purposes restricts the key to them (RFC 5280 §4.2.1.12), so a DSC
-        whose EKU names only other purposes (Iceland's test DSCs carry ICAO's 2.23.136.1.1.14.2) may sign
-        no DCC type: the EU test suite expects ``IS/3`` to fail its key-usage check for that reason. No EKU,
-        or an empty one (``CO15``), leaves every type allowed.
+        Only the DCC OIDs restrict, as production verifiers apply the rule: a DSC whose extended key usage
+        names none of them may sign every type. Real national DSCs carry unrelated purposes (TLS client
+        auth, e-mail protection; Iceland's carry ICAO's 2.23.136.1.1.14.2), and the Corona-Warn-App
+        (``DCCSignatureVerification.swift`` step 10; Android ``DscSignatureValidator.checkCertOid``) and the
+        EU reference app (``dgca-app-core-android`` ``X509.isSuitable``) accept them. The EU test suite
+        expects ``IS/3`` to fail instead; that case is a documented deviation (docs/dcc.md). No EKU, an
+        empty one (``CO15``) or one without DCC OIDs leaves every type allowed.
         """
-        if not self.extended_key_usage:
+        oids = self.key_usage_oids
+        if not oids:
             return None
-        return frozenset(DCC_KEY_USAGE_OIDS[oid] for oid in self.key_usage_oids)
+        return frozenset(DCC_KEY_USAGE_OIDS[oid] for oid in oids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +200,13 @@ class TrustList:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise TrustListError(
                 f"{path}: not a JSON trust list ({exc}); expected "
+                '{"certificates": [{"country": ..., "kid": ..., "der": ...}]}'
+            ) from exc
+        except RecursionError as exc:
+            # json raises RecursionError past about a thousand nested arrays or objects; a trust list is
+            # three levels deep, so such a file is not one (and must not crash the caller).
+            raise TrustListError(
+                f"{path}: JSON nested too deeply to be a trust list; expected "
                 '{"certificates": [{"country": ..., "kid": ..., "der": ...}]}'
             ) from exc
         entries = document.get("certificates") if isinstance(document, Mapping) else document
