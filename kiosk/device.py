@@ -7,6 +7,7 @@ Real fakes live beside the real devices (replay and demo cameras, gpiozero's Moc
 
     Camera ──read()──▶ FrameGrabber (thread, newest frame only, supervision) ──latest()──▶ ScanLoop
     Scanner ──payloads──▶ queue ─────────────────────────────────────────────────────────▶ ScanLoop
+       └──status()──▶ ScannerStatus (running / failed with the reason, retried) ──▶ health, doctor, screen
     ScanLoop ──signal(outcome)──▶ GateOutputs (relay, LEDs, buzzer)
 """
 
@@ -29,6 +30,8 @@ __all__ = [
     "GateOutputs",
     "GateState",
     "NullGate",
+    "ScannerState",
+    "ScannerStatus",
 ]
 
 
@@ -65,6 +68,24 @@ class FrameSource(Protocol):
         ...
 
     def status(self) -> CameraStatus: ...
+
+
+class ScannerState(StrEnum):
+    STARTING = "starting"  # the reader thread is opening the device for the first time
+    RUNNING = "running"  # open and being read
+    FAILED = "failed"  # cannot be opened or read; ``detail`` says why; retried with capped back-off
+    STOPPED = "stopped"  # not started, or closed
+
+
+@dataclass(frozen=True, slots=True)
+class ScannerStatus:
+    """A 2D scanner's state, for the health report, ``kiosk doctor`` and the status screen."""
+
+    name: str  # e.g. "serial scanner /dev/ttyACM0"
+    state: ScannerState
+    detail: str = ""  # when failed: what went wrong and what to do ("no such device — check the cable …")
+    failures: int = 0  # failed opens or reads since it last ran
+    retry_in_s: float = 0.0  # the back-off before the next attempt, when failed
 
 
 class GateState(StrEnum):

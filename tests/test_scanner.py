@@ -7,11 +7,14 @@ import errno
 import logging
 import os
 import queue
+import sys
 import threading
 import time
+import types
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +27,7 @@ from hardware.scanner import (
     make_scanners,
 )
 from kiosk.config import ScannerConfig
+from kiosk.device import ScannerState, ScannerStatus
 
 # Invented CCCD payloads (see reference/payload-formats.md §1): UTF-8 names and addresses with diacritics.
 CCCD_1 = (
@@ -513,4 +517,214 @@ def test_make_scanners_builds_what_the_config_names_without_opening_anything() -
     assert [type(s) for s in scanners] == [SerialScanner, HidScanner]
     for scanner in scanners:
         scanner.close()
+        scanner.close()
+
+
+# --- a scanner that cannot be opened is a state, retried, never a dead thread -------------------------------
+
+
+class Statuses:
+    """Collects the scanner's state changes (``on_status``, called on the reader thread)."""
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue[ScannerStatus] = queue.Queue()
+        self.seen: list[ScannerStatus] = []
+
+    def __call__(self, status: ScannerStatus) -> None:
+        self.queue.put(status)
+
+    def until(self, state: ScannerState, timeout_s: float = 3.0) -> ScannerStatus:
+        """The next status in ``state``, waiting for it (earlier ones are kept in ``seen``)."""
+        while True:
+            status = self.queue.get(timeout=timeout_s)
+            self.seen.append(status)
+            if status.state is state:
+                return status
+
+
+class CountingOpener:
+    """Wraps an opener: counts the calls and sets ``reached`` once there have been ``n`` of them."""
+
+    def __init__(self, opener: Callable[..., object], n: int) -> None:
+        self.opener = opener
+        self.n = n
+        self.calls = 0
+        self.reached = threading.Event()
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        self.calls += 1
+        if self.calls >= self.n:
+            self.reached.set()
+        return self.opener(*args, **kwargs)
+
+
+def test_serial_port_missing_is_a_failed_state_logged_once_and_recovers_when_it_appears(
+    pty: Pty, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    serial = pytest.importorskip("serial")
+    port = tmp_path / "ttyACM0"  # a stable by-id style name; the device appears later (plugged in)
+    opener = CountingOpener(serial.Serial, 4)
+    statuses = Statuses()
+    payloads = Payloads()
+    with (
+        caplog.at_level(logging.DEBUG, logger="hardware.scanner"),
+        SerialScanner(
+            str(port), idle_timeout_s=None, open_serial=opener, backoff=FAST, on_status=statuses
+        ) as scanner,
+    ):
+        assert scanner.status().state is ScannerState.STOPPED
+        scanner.start(payloads)
+        failed = statuses.until(ScannerState.FAILED)
+        assert failed.name == f"serial scanner {port}"
+        assert failed.detail == "no such device — check the cable or scanner.serial_port"
+        assert opener.reached.wait(3.0)  # it keeps trying
+        status = scanner.status()
+        assert status.state is ScannerState.FAILED and status.failures >= 3
+        assert 0 < status.retry_in_s <= FAST.max_s
+        port.symlink_to(pty.path)
+        statuses.until(ScannerState.RUNNING)
+        pty.write(CCCD_1 + b"\r\n")
+        assert payloads.next() == CCCD_1
+    statuses.until(ScannerState.STOPPED)
+    # One change of state, one notification: retries do not repeat it.
+    states = [s.state for s in statuses.seen]
+    assert states == [ScannerState.STARTING, ScannerState.FAILED, ScannerState.RUNNING, ScannerState.STOPPED]
+    above_debug = [r for r in caplog.records if r.levelno > logging.DEBUG]
+    assert [r.levelno for r in above_debug] == [logging.WARNING, logging.INFO]
+    assert "no such device" in above_debug[0].getMessage()
+    assert "is back" in above_debug[1].getMessage()
+    assert all(r.exc_info is None for r in above_debug)  # no traceback, ever, for a missing device
+    assert reader_threads() == []
+
+
+@pytest.mark.parametrize("baud", [-5, 99_999_999_999], ids=["negative", "overflow"])
+def test_serial_baud_rate_the_driver_refuses_is_a_failed_state_not_a_dead_thread(
+    pty: Pty, baud: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    serial = pytest.importorskip("serial")
+    opener = CountingOpener(serial.Serial, 3)
+    statuses = Statuses()
+    with (
+        caplog.at_level(logging.INFO, logger="hardware.scanner"),
+        SerialScanner(pty.path, baud, open_serial=opener, backoff=FAST, on_status=statuses) as scanner,
+    ):
+        scanner.start(Payloads())
+        failed = statuses.until(ScannerState.FAILED)
+        assert opener.reached.wait(3.0)  # still retrying: the thread is alive
+    assert f"baud rate {baud} not accepted" in failed.detail
+    assert "scanner.serial_baud" in failed.detail
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
+    assert reader_threads() == []
+
+
+def test_serial_retries_back_off_exponentially_up_to_the_cap_and_log_only_changes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    errors = deque(
+        [OSError(errno.ENOENT, "gone")] * 3 + [PermissionError(errno.EACCES, "Permission denied")] * 3
+    )
+    seen: list[tuple[int, float]] = []
+    done = threading.Event()
+    scanner: SerialScanner
+
+    def open_serial(**_: object) -> FakePort:
+        status = scanner.status()
+        seen.append((status.failures, status.retry_in_s))
+        if errors:
+            raise errors.popleft()
+        done.set()
+        return FakePort(b"", fail_when_empty=False)
+
+    statuses = Statuses()
+    with caplog.at_level(logging.DEBUG, logger="hardware.scanner"):
+        scanner = SerialScanner(
+            "/dev/ttyACM0", open_serial=open_serial, backoff=Backoff(0.001, 0.004), on_status=statuses
+        )
+        with scanner:
+            scanner.start(Payloads())
+            assert done.wait(3.0)
+            statuses.until(ScannerState.RUNNING)
+            assert scanner.status() == ScannerStatus("serial scanner /dev/ttyACM0", ScannerState.RUNNING)
+    # Before each attempt: failures so far and the back-off just waited (doubling, capped at 4 ms).
+    assert seen == [(0, 0.0), (1, 0.001), (2, 0.002), (3, 0.004), (4, 0.004), (5, 0.004), (6, 0.004)]
+    failed = [s for s in statuses.seen if s.state is ScannerState.FAILED]
+    assert [s.detail for s in failed] == [
+        "no such device — check the cable or scanner.serial_port",
+        "permission denied — add the kiosk user to the dialout group",
+    ]
+    by_level = [(r.levelno, r.getMessage()) for r in caplog.records if r.levelno > logging.DEBUG]
+    assert [level for level, _ in by_level] == [logging.WARNING, logging.INFO, logging.INFO]
+    assert "still unavailable, now: permission denied" in by_level[1][1]
+    assert sum(r.levelno == logging.DEBUG for r in caplog.records) == 4  # the same reason again: DEBUG
+
+
+def test_hid_scanner_without_evdev_fails_with_what_to_install_and_recovers_once_installed(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setitem(sys.modules, "evdev", None)  # ``import evdev`` now raises ImportError
+    statuses = Statuses()
+    payloads = Payloads()
+    calls: list[str] = []
+    device = FakeInputDevice(calls)
+    with (
+        caplog.at_level(logging.INFO, logger="hardware.scanner"),
+        HidScanner("/dev/input/event3", backoff=FAST, on_status=statuses) as scanner,
+    ):
+        scanner.start(payloads)
+        failed = statuses.until(ScannerState.FAILED)
+        assert failed.detail == "evdev is not installed — apt install python3-evdev / pip install evdev"
+        installed = types.ModuleType("evdev")
+        installed.InputDevice = lambda path: device  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "evdev", installed)
+        statuses.until(ScannerState.RUNNING)
+        device.send(typed("046090001234|Nam"))
+        assert payloads.next() == b"046090001234|Nam"
+    assert [r.levelno for r in caplog.records] == [logging.WARNING, logging.INFO]
+    assert all(r.exc_info is None for r in caplog.records)
+    assert reader_threads() == []
+
+
+@pytest.mark.parametrize(
+    ("error", "detail"),
+    [
+        (errno.EACCES, "permission denied — add the kiosk user to the input group"),
+        (errno.EBUSY, "grabbed by another program (is a second kiosk running?) — stop it"),
+        (errno.ENODEV, "no such device — check the cable or scanner.hid_device"),
+    ],
+)
+def test_hid_scanner_open_errors_say_what_to_do(error: int, detail: str) -> None:
+    def open_device(path: str) -> FakeInputDevice:
+        if error == errno.EBUSY:
+            return FakeInputDevice([], grab_error=error)
+        raise OSError(error, os.strerror(error), path)
+
+    statuses = Statuses()
+    with HidScanner(
+        "/dev/input/event3", open_device=open_device, backoff=FAST, on_status=statuses
+    ) as scanner:
+        scanner.start(Payloads())
+        assert statuses.until(ScannerState.FAILED).detail == detail
+
+
+def test_a_failing_status_listener_does_not_stop_the_reader(caplog: pytest.LogCaptureFixture) -> None:
+    got = Payloads()
+
+    def listener(status: ScannerStatus) -> None:
+        raise RuntimeError("a bug in the screen")
+
+    port = FakePort(CCCD_1 + b"\r\n", fail_when_empty=False)
+    with SerialScanner("/dev/ttyACM0", open_serial=lambda **_: port, on_status=listener) as scanner:
+        scanner.start(got)
+        assert got.next() == CCCD_1
+        assert scanner.status().state is ScannerState.RUNNING
+    assert any("status listener failed" in r.getMessage() for r in caplog.records)
+
+
+def test_make_scanners_hands_on_the_status_listener(tmp_path: Path) -> None:
+    statuses = Statuses()
+    (scanner,) = make_scanners(ScannerConfig(serial_port=str(tmp_path / "nope")), on_status=statuses)
+    try:
+        scanner.start(Payloads())
+        assert statuses.until(ScannerState.FAILED).name == f"serial scanner {tmp_path / 'nope'}"
+    finally:
         scanner.close()

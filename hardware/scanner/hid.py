@@ -29,7 +29,8 @@ import select
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from hardware.scanner.base import Backoff, ReconnectingReader
+from hardware.scanner.base import Backoff, ReconnectingReader, StatusCallback, describe_os_error
+from kiosk.device import DeviceError
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,8 @@ class HidScanner(ReconnectingReader):
 
     ``open_device(path)`` defaults to ``evdev.InputDevice`` (imported when the reader thread first opens
     the device); it must return an object with ``fd``, ``grab()``, ``ungrab()``, ``read()`` and ``close()``.
+    A device that is missing, unreadable or grabbed by another program, or evdev missing, make the scanner
+    FAILED with the reason and what to do (``status()``), and it keeps retrying.
     """
 
     #: How long one wait for events lasts; bounds how long ``close`` waits.
@@ -182,8 +185,9 @@ class HidScanner(ReconnectingReader):
         open_device: Callable[[str], Any] | None = None,
         alt_code_page: str = "cp1252",
         backoff: Backoff | None = None,
+        on_status: StatusCallback | None = None,
     ) -> None:
-        super().__init__(f"HID scanner {device_path}", backoff=backoff)
+        super().__init__(f"HID scanner {device_path}", backoff=backoff, on_status=on_status)
         self.device_path = device_path
         self._open_device = open_device
         self._decoder = KeyDecoder(alt_code_page=alt_code_page)
@@ -193,8 +197,12 @@ class HidScanner(ReconnectingReader):
         """Open and grab the device exclusively (reader thread)."""
         opener = self._open_device
         if opener is None:
-            import evdev  # noqa: PLC0415 - optional, Linux only; imported on first use
-
+            try:
+                import evdev  # noqa: PLC0415 - optional, Linux only; imported on first use
+            except ImportError as exc:
+                raise DeviceError(
+                    "evdev is not installed — apt install python3-evdev / pip install evdev"
+                ) from exc
             opener = evdev.InputDevice
         device = opener(self.device_path)
         try:
@@ -206,6 +214,17 @@ class HidScanner(ReconnectingReader):
             raise
         self._device = device
         self._decoder.reset()
+
+    def _problem(self, exc: Exception) -> str:
+        """An input device's errors in the words of the person fixing it (reader thread)."""
+        if isinstance(exc, OSError) and exc.errno is not None:
+            return describe_os_error(
+                exc,
+                config_key="scanner.hid_device",
+                group="input",
+                busy="grabbed by another program (is a second kiosk running?) — stop it",
+            )
+        return super()._problem(exc)
 
     def _read_some(self) -> None:
         """Wait up to ``poll_s`` for key events and decode them (reader thread)."""

@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from hardware.scanner.base import Backoff, ReconnectingReader
+from hardware.scanner.base import Backoff, ReconnectingReader, StatusCallback, describe_os_error
+from kiosk.device import DeviceError
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,9 @@ class SerialScanner(ReconnectingReader):
     """A serial / USB-CDC 2D scanner on ``port`` (e.g. ``/dev/ttyACM0`` or a ``/dev/serial/by-id/`` path).
 
     ``open_serial`` is called as ``open_serial(port=..., baudrate=..., timeout=..., exclusive=True)``;
-    it defaults to ``serial.Serial`` (imported when the reader thread first opens the port).
+    it defaults to ``serial.Serial`` (imported when the reader thread first opens the port). A port that
+    cannot be opened, a baud rate its driver refuses, or pyserial missing make the scanner FAILED with the
+    reason and what to do (``status()``), and it keeps retrying.
     """
 
     #: How long one read waits for a first byte; bounds how long ``close`` and idle detection lag.
@@ -102,8 +105,9 @@ class SerialScanner(ReconnectingReader):
         idle_timeout_s: float | None = 0.3,
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.monotonic,
+        on_status: StatusCallback | None = None,
     ) -> None:
-        super().__init__(f"serial scanner {port}", backoff=backoff)
+        super().__init__(f"serial scanner {port}", backoff=backoff, on_status=on_status)
         self.port = port
         self.baud = baud
         self._open_serial = open_serial
@@ -115,12 +119,38 @@ class SerialScanner(ReconnectingReader):
         """Open the port (reader thread)."""
         opener: Callable[..., Any] | None = self._open_serial
         if opener is None:
-            import serial  # noqa: PLC0415 - pyserial is optional; imported on first use
-
+            try:
+                import serial  # noqa: PLC0415 - pyserial is optional; imported on first use
+            except ImportError as exc:
+                raise DeviceError(
+                    "pyserial is not installed — apt install python3-serial / pip install pyserial"
+                ) from exc
             opener = serial.Serial
         # exclusive: a second reader (a stray getty, ModemManager probing a ttyACM) would steal bytes.
         self._serial = opener(port=self.port, baudrate=self.baud, timeout=self.read_timeout_s, exclusive=True)
         self._framer.reset()
+
+    def _problem(self, exc: Exception) -> str:
+        """A serial port's errors in the words of the person fixing it (reader thread)."""
+        if isinstance(exc, (ValueError, OverflowError)):
+            # pyserial: "Not a valid baudrate", or the driver refused a custom rate; a huge int overflows.
+            return (
+                f"baud rate {self.baud} not accepted by the port — set scanner.serial_baud to the scanner's "
+                "rate (usually 9600 or 115200)"
+            )
+        if isinstance(exc, OSError) and exc.errno is not None:
+            return describe_os_error(
+                exc,
+                config_key="scanner.serial_port",
+                group="dialout",
+                busy="in use by another program (another kiosk, ModemManager, a serial console) — stop it",
+            )
+        if isinstance(exc, OSError):
+            # pyserial's own SerialException without an errno: "device reports readiness to read but
+            # returned no data (device disconnected …)" after an unplug, "Could not configure port" for a
+            # path that is not a serial device.
+            return f"{exc} — check the cable and scanner.serial_port"
+        return super()._problem(exc)
 
     def _read_some(self) -> None:
         """Read what has arrived (reader thread): wait up to ``read_timeout_s`` for a byte, then drain."""
