@@ -39,6 +39,38 @@ if TYPE_CHECKING:
     from kiosk.store import Store
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+#: ``--at``, ``--from`` and ``--to`` take times in these years: 1970 because a Pi without a clock source
+#: boots there, and both ends far from year 1 and 9999, where a day or a time zone later overflows.
+FIRST_YEAR, LAST_YEAR = 1970, 2100
+#: The most visits ``kiosk visits --limit`` lists.
+MAX_VISITS_LIMIT = 1_000_000
+#: The longest ``--duration`` (a year): without it the gate runs on.
+MAX_DURATION_S = 366 * 24 * 3600
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type for a duration: a finite number of seconds above 0 and at most a year."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
+    if not 0 < seconds <= MAX_DURATION_S:  # also NaN and infinities
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: must be a number of seconds above 0 and at most {MAX_DURATION_S} (a year)"
+        )
+    return seconds
+
+
+def _visit_limit(text: str) -> int:
+    try:
+        limit = int(text)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_VISITS_LIMIT:
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r}: expected a whole number from 1 to {MAX_VISITS_LIMIT}"
+        )
+    return limit
 
 
 class _Parser(argparse.ArgumentParser):
@@ -104,7 +136,9 @@ def build_parser(extend: Extension | None = None) -> argparse.ArgumentParser:
     p.add_argument("--direction", choices=["in", "out"], help="record as entering or leaving")
 
     p = sub.add_parser("visits", parents=[common], help="list recorded visits, newest first")
-    p.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+    p.add_argument(
+        "--limit", type=_visit_limit, default=50, help=f"how many, 1 to {MAX_VISITS_LIMIT} (default 50)"
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per visit")
 
     p = sub.add_parser("export", parents=[common], help="export visits of a date range to CSV or Excel")
@@ -125,7 +159,9 @@ def build_parser(extend: Extension | None = None) -> argparse.ArgumentParser:
     )
     action = p.add_subparsers(dest="identity_action", metavar="ACTION", parser_class=_Parser)
     action.required = True
-    q = action.add_parser("new-key", parents=[common], help="write a new identity key file (a rotation keeps the old keys)")
+    q = action.add_parser(
+        "new-key", parents=[common], help="write a new identity key file (a rotation keeps the old keys)"
+    )
     q.add_argument("--id", dest="key_id", required=True, help="the new key's id, e.g. hue-2026-1")
     q.add_argument(
         "--rotate", type=Path, metavar="FILE", help="the current key file: its keys follow the new one"
@@ -204,6 +240,16 @@ def open_store(config: Config, path: Path | None = None) -> Store:
     )
 
 
+def open_read_only(config: Config) -> Store:
+    """A read-only snapshot of the configured database (``visits``, ``export``, ``doctor``): never creates,
+    repairs or moves anything, and works while the gate records."""
+    from kiosk.store import Store  # noqa: PLC0415
+
+    if not config.store.database.exists():
+        raise UsageError(f"no visit database at {config.store.database} (set --db or store.database)")
+    return Store.open_read_only(config.store.database)
+
+
 def trust_from_config(config: Config) -> TrustList:
     from kiosk.payloads.trust import TrustList  # noqa: PLC0415
 
@@ -266,18 +312,50 @@ def _parse_moment(text: str) -> datetime:
         raise UsageError(
             f"--at {text!r}: expected an ISO 8601 time such as 2022-02-09T10:00:00+07:00"
         ) from exc
+    _check_year("--at", text, moment.year)  # before any arithmetic: the UTC offset is less than a day
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _parse_day(flag: str, text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError as exc:
         raise UsageError(f"{flag} {text!r}: expected a date as YYYY-MM-DD") from exc
+    _check_year(flag, text, day.year)
+    return day
+
+
+def _check_year(flag: str, text: str, year: int) -> None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise UsageError(f"{flag} {text!r}: must be in the years {FIRST_YEAR} to {LAST_YEAR}")
 
 
 def _jsonl(obj: object) -> None:
     print(json.dumps(obj, ensure_ascii=False), flush=True)
+
+
+def _opencv_defaults(verbose: bool) -> None:
+    """Settings OpenCV reads once, when it is first imported (lazily, after this call): its own pixel
+    ceiling, a second line behind ``load_gray``'s header check, and its log only with ``-v``: ``load_gray``
+    says in one line what went wrong with an image, OpenCV's "can't read data" lines would come in between.
+    Too late once OpenCV is loaded (in tests)."""
+    if "cv2" in sys.modules:
+        return
+    from kiosk.decode.image import MAX_IMAGE_PIXELS_CEILING  # noqa: PLC0415
+
+    os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS_CEILING))
+    if not verbose:
+        os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
+
+
+def _image_error(image: str, exc: Exception) -> str:
+    """One line for an image a batch could not handle; an unexpected error's traceback goes to ``-v``."""
+    if isinstance(exc, KioskError):
+        return str(exc)
+    logging.getLogger("kiosk").info("unexpected error on %s", image, exc_info=True)
+    lines = str(exc).strip().splitlines()  # the first line of a long library message is enough
+    detail = f": {lines[0]}" if lines else ""
+    return f"cannot decode image {image}: {type(exc).__name__}{detail}"
 
 
 def verdict_line(verdict: Verdict) -> str:
@@ -301,18 +379,20 @@ def cmd_decode(args: argparse.Namespace) -> int:
     from kiosk.decode import Decoder, load_gray  # noqa: PLC0415
 
     config = config_from_args(args)
+    _opencv_defaults(args.verbose)
     status = EXIT_OK
     with Decoder(config.decoder) as decoder:
         for image in args.images:
             try:
-                gray = load_gray(image)
-            except KioskError as exc:
-                print(f"kiosk: {exc}", file=sys.stderr)
-                _jsonl({"image": image, "symbols": [], "ms": 0.0, "error": str(exc)})
+                gray = load_gray(image, config.decoder.max_image_pixels)
+                start = time.perf_counter()
+                symbols = decoder.decode(gray)
+            except Exception as exc:  # one bad image has its own line (MemoryError, cv2.error too)
+                message = _image_error(image, exc)
+                print(f"kiosk: {message}", file=sys.stderr)
+                _jsonl({"image": image, "symbols": [], "ms": 0.0, "error": message})
                 status = EXIT_REFUSED
                 continue
-            start = time.perf_counter()
-            symbols = decoder.decode(gray)
             elapsed_ms = (time.perf_counter() - start) * 1000
             _jsonl(
                 {
@@ -337,7 +417,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     if args.payload is None:
         raise UsageError("give a PAYLOAD, or - to read it from standard input")
-    raw = sys.stdin.buffer.read() if args.payload == "-" else os.fsencode(args.payload)
+    raw = _read_stdin_payload() if args.payload == "-" else os.fsencode(args.payload)
     now = _parse_moment(args.at) if args.at else datetime.now(UTC)
     trust = TrustList.empty()
     if args.trust_cert:
@@ -371,11 +451,22 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _read_stdin_payload() -> bytes:
+    """At most one byte more than any payload may be: a longer one is refused as too long, unread."""
+    from kiosk.payloads.text import MAX_PAYLOAD_BYTES  # noqa: PLC0415
+
+    if sys.stdin is None:
+        raise UsageError("verify -: standard input is closed")
+    data: bytes = sys.stdin.buffer.read(MAX_PAYLOAD_BYTES + 1)
+    return data
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
     from kiosk.clock import SystemClock  # noqa: PLC0415
     from kiosk.decode import Decoder, load_gray  # noqa: PLC0415
 
     config = config_from_args(args)
+    _opencv_defaults(args.verbose)
     clock = SystemClock()
     status = EXIT_OK
     with open_store(config) as store, Decoder(config.decoder) as decoder:
@@ -391,12 +482,12 @@ def cmd_scan(args: argparse.Namespace) -> int:
         pipeline = build_pipeline(config, store, trust_from_config(config), decoder, args.direction)
         for image in args.images:
             try:
-                gray = load_gray(image)
-            except KioskError as exc:
-                print(f"{image}: ERROR {exc}")
+                gray = load_gray(image, config.decoder.max_image_pixels)
+                verdicts = pipeline.handle_frame(gray, clock.now())
+            except Exception as exc:  # one bad image has its own line (MemoryError, cv2.error too)
+                print(f"{image}: ERROR {_image_error(image, exc)}")
                 status = EXIT_REFUSED
                 continue
-            verdicts = pipeline.handle_frame(gray, clock.now())
             if not verdicts:
                 print(f"{image}: NO CODE (hold the code flat, closer and without glare)")
                 status = EXIT_REFUSED
@@ -433,9 +524,7 @@ def cmd_visits(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
     config = config_from_args(args)
-    if not config.store.database.exists():
-        raise UsageError(f"no visit database at {config.store.database} (set --db or store.database)")
-    with open_store(config) as store:
+    with open_read_only(config) as store:
         visits = store.visits(limit=args.limit)
     for v in visits:
         row = _visit_json(v)
@@ -461,12 +550,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     if last < first:
         raise UsageError("--to is before --from")
     config = config_from_args(args)
-    if not config.store.database.exists():
-        raise UsageError(f"no visit database at {config.store.database} (set --db or store.database)")
     since = datetime.combine(first, datetime.min.time(), VIETNAM_TIME)
     until = datetime.combine(last + timedelta(days=1), datetime.min.time(), VIETNAM_TIME)
     output = args.output or Path(f"visits-{first}-{last}.{args.format}")
-    with open_store(config) as store:
+    with open_read_only(config) as store:
         visits = store.visits(since=since, until=until)
     try:
         count = export_visits(visits, output, args.format)

@@ -10,10 +10,13 @@ Secrets (device token, admin PIN hash) do not live here: they go in a separate r
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
+import reprlib
 import tomllib
 import types
 import typing
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -22,10 +25,19 @@ from typing import Any
 
 from kiosk.decode import DecoderOptions
 from kiosk.decode.fallback import is_stage_name
+from kiosk.decode.image import MAX_IMAGE_PIXELS_CEILING
 from kiosk.errors import ConfigError
 from kiosk.model import Direction, PolicyMode
 
 SYSTEM_CONFIG = Path("/etc/kiosk/kiosk.toml")
+#: A config file larger than this is refused unread (the example, every key documented, is about 7 KB).
+MAX_CONFIG_BYTES = 256 * 1024
+MAX_CONFIG_LINE = 4096
+#: Numbers in the config lie within ± this: every real setting is far inside, and it is exact in a float.
+MAX_CONFIG_NUMBER = 10**15 - 1
+_NUMBER_RANGE = f"numbers from -{MAX_CONFIG_NUMBER} to {MAX_CONFIG_NUMBER}"
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
@@ -112,6 +124,7 @@ class ScannerConfig:
     hid_device: str = ""
     #: A serial / USB-CDC 2D scanner (e.g. /dev/ttyACM0); empty = none. The mode that keeps UTF-8 intact.
     serial_port: str = ""
+    #: One of ``SERIAL_BAUD_RATES``, as set on the scanner (a USB-CDC scanner ignores it).
     serial_baud: int = 115200
 
 
@@ -184,19 +197,37 @@ def load_config(
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError as exc:
         raise ConfigError("--config", f"file {path} does not exist") from exc
     except OSError as exc:
         raise ConfigError("--config", f"cannot read {path}: {exc.strerror}") from exc
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            "--config", f"{path} is larger than {MAX_CONFIG_BYTES // 1024} KiB: not a config file"
+        )
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")  # a BOM, as Windows editors write it
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            "--config", f"{path} is not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start}"
+        ) from exc
+    # tomllib takes time quadratic in the parts of one dotted key: a line is as long as a key can be.
+    long = next((n for n, line in enumerate(text.splitlines(), 1) if len(line) > MAX_CONFIG_LINE), 0)
+    if long:
+        raise ConfigError("--config", f"{path} line {long} is longer than {MAX_CONFIG_LINE} characters")
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("--config", f"{path} is not valid TOML: {exc}") from exc
+    except RecursionError as exc:  # tomllib recurses once per level of nesting
+        raise ConfigError("--config", f"{path} nests arrays or tables too deeply") from exc
 
 
 def _merge(into: dict[str, dict[str, Any]], data: Mapping[str, Any], origin: str) -> None:
     for section, values in data.items():
         if not isinstance(values, Mapping):
-            raise ConfigError(section, f"must be a [{section}] table in {origin}")
+            raise ConfigError(_name(section), f"must be a [{_name(section)}] table in {origin}")
         into.setdefault(section, {}).update(values)
 
 
@@ -206,7 +237,7 @@ def _build(cls: type[Any], data: Mapping[str, Any], prefix: str) -> Any:
     for key in data:
         if key not in known:
             allowed = ", ".join(sorted(known))
-            raise ConfigError(prefix + key, f"unknown key; allowed keys: {allowed}")
+            raise ConfigError(prefix + _name(key), f"unknown key; allowed keys: {allowed}")
     kwargs: dict[str, Any] = {}
     for name, value in data.items():
         hint = hints[name]
@@ -230,7 +261,7 @@ def _convert(key: str, value: Any, hint: Any) -> Any:
         allowed = [m.value for m in hint]
         if isinstance(value, str) and value.lower() in allowed:
             return hint(value.lower())
-        raise ConfigError(key, f"{value!r} is not allowed; allowed values: {', '.join(allowed)}")
+        raise ConfigError(key, f"{_show(value)} is not allowed; allowed values: {', '.join(allowed)}")
     if hint is bool:
         if isinstance(value, bool):
             return value
@@ -245,23 +276,65 @@ def _convert(key: str, value: Any, hint: Any) -> Any:
             "off",
         ):
             return value.lower() in ("true", "1", "yes", "on")
-        raise ConfigError(key, f"{value!r} is not allowed; allowed values: true, false")
-    if hint in (int, float):
-        try:
-            if isinstance(value, bool):
-                raise ValueError
-            return hint(value)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(key, f"{value!r} is not a number") from exc
+        raise ConfigError(key, f"{_show(value)} is not allowed; allowed values: true, false")
+    if hint is int:
+        return _whole_number(key, value)
+    if hint is float:
+        return _finite_number(key, value)
     if hint is Path:
         if not isinstance(value, str) or not value:
-            raise ConfigError(key, f"{value!r} is not a file path")
+            raise ConfigError(key, f"{_show(value)} is not a file path")
+        _check_text(key, value)
         return Path(value).expanduser()
     if hint is str:
-        if not isinstance(value, (str, int)):
-            raise ConfigError(key, f"{value!r} is not text")
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            raise ConfigError(key, f"{_show(value)} is not text")
+        _check_text(key, str(value))
         return str(value)
     raise ConfigError(key, f"unsupported type {hint}")  # pragma: no cover - a programming error
+
+
+def _whole_number(key: str, value: Any) -> int:
+    """An int from TOML or text; a float only when it is whole (``30.0``); never a bool."""
+    number = _finite_number(key, value)  # the range is exact: it is below 2**53
+    if not number.is_integer():
+        raise ConfigError(key, f"{_show(value)} is not a whole number")
+    return int(number)
+
+
+def _finite_number(key: str, value: Any) -> float:
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = float(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ConfigError(key, f"{_show(value)} is not a number") from exc
+    if not -MAX_CONFIG_NUMBER <= number <= MAX_CONFIG_NUMBER:  # also NaN and infinities
+        raise ConfigError(key, f"{_show(value)} is out of range; finite {_NUMBER_RANGE} are accepted")
+    return number
+
+
+def _check_text(key: str, text: str) -> None:
+    """Config text and paths never hold control characters (a NUL cuts a path short in C)."""
+    bad = next((ch for ch in text if unicodedata.category(ch) == "Cc"), None)
+    if bad is not None:
+        raise ConfigError(
+            key, f"contains the control character U+{ord(bad):04X}; text and paths may not contain any"
+        )
+
+
+def _name(key: str) -> str:
+    """A key from a file for an error message: as it is, unless it is long or holds control characters."""
+    return key if key.isprintable() and len(key) <= 64 else _show(key)
+
+
+def _show(value: object) -> str:
+    """A value for an error message: short, on one line, whatever it holds."""
+    return _REPR.repr(value)
+
+
+#: Baud rates a 2D scanner's serial interface offers (scanner manuals list these; 14400 is custom on Linux).
+SERIAL_BAUD_RATES = (1200, 2400, 4800, 9600, 14400, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 
 
 def validate(config: Config) -> None:
@@ -281,8 +354,25 @@ def validate(config: Config) -> None:
         raise ConfigError("retention.days", "must be between 1 and 3650")
     if config.store.min_free_mb < 0:
         raise ConfigError("store.min_free_mb", "must be 0 or more")
-    if not 0 < config.decoder.max_fallback_ms <= 1000:
-        raise ConfigError("decoder.max_fallback_ms", "must be above 0 and at most 1000")
+    decoder = config.decoder
+    if not 0 < decoder.max_fallback_ms <= 1000:
+        raise ConfigError(
+            "decoder.max_fallback_ms", f"{decoder.max_fallback_ms:g} ms: must be above 0 and at most 1000"
+        )
+    if not 0 <= decoder.max_fallback_pixels <= 50_000_000:
+        raise ConfigError(
+            "decoder.max_fallback_pixels",
+            f"{decoder.max_fallback_pixels}: must be between 0 (whole-frame fallbacks off) and 50000000",
+        )
+    if not 0 <= decoder.crop_margin <= 2:
+        raise ConfigError(
+            "decoder.crop_margin",
+            f"{decoder.crop_margin:g}: must be between 0 and 2 (a fraction of the symbol)",
+        )
+    if not 100 <= decoder.crop_target_px <= 4000:
+        raise ConfigError(
+            "decoder.crop_target_px", f"{decoder.crop_target_px}: must be between 100 and 4000 pixels"
+        )
     for key in ("stages", "blind_stages"):
         names = [n.strip() for n in getattr(config.decoder, key).split(",") if n.strip()]
         unknown = [n for n in names if not is_stage_name(n)]
@@ -290,8 +380,15 @@ def validate(config: Config) -> None:
             raise ConfigError(
                 f"decoder.{key}", f"unknown stage {unknown[0]!r}; see config/kiosk.example.toml"
             )
-    if not 0 <= config.decoder.edge_fraction_min <= 1:
-        raise ConfigError("decoder.edge_fraction_min", "must be between 0 and 1")
+    if not 0 <= decoder.edge_fraction_min <= 1:
+        raise ConfigError(
+            "decoder.edge_fraction_min", f"{decoder.edge_fraction_min:g}: must be between 0 and 1"
+        )
+    if not 10_000 <= decoder.max_image_pixels <= MAX_IMAGE_PIXELS_CEILING:
+        raise ConfigError(
+            "decoder.max_image_pixels",
+            f"{decoder.max_image_pixels}: must be between 10000 and {MAX_IMAGE_PIXELS_CEILING}",
+        )
     camera = config.camera
     if camera.source not in ("auto", "demo", "picamera2", "opencv") and not camera.source.startswith(
         ("replay:", "opencv:")
@@ -307,7 +404,7 @@ def validate(config: Config) -> None:
             number = None if value in ("", "auto") else float(value)
         except ValueError:
             number = -1.0
-        if number is not None and not number >= 0:
+        if number is not None and not 0 <= number < math.inf:
             raise ConfigError(f"camera.{key}", "'auto', or a number of 0 or more (see kiosk.example.toml)")
     if not 1 <= camera.fps <= 120:
         raise ConfigError("camera.fps", "must be between 1 and 120")
@@ -321,6 +418,12 @@ def validate(config: Config) -> None:
             raise ConfigError(f"gate.{key}", "a BCM GPIO number 0-27, or empty for none")
     if not 0.1 <= config.gate.unlock_s <= 60:
         raise ConfigError("gate.unlock_s", "must be between 0.1 and 60 seconds")
+    if config.scanner.serial_baud not in SERIAL_BAUD_RATES:
+        raise ConfigError(
+            "scanner.serial_baud",
+            f"{config.scanner.serial_baud} is not a standard baud rate; allowed values: "
+            f"{', '.join(map(str, SERIAL_BAUD_RATES))} (as set on the scanner; USB-CDC ignores it)",
+        )
     if config.sync.server_url and not config.sync.server_url.startswith("https://"):
         raise ConfigError("sync.server_url", "must start with https:// (TLS is never turned off)")
     if config.policy.mode is PolicyMode.ALLOWLIST and config.policy.roster is None:

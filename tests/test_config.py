@@ -120,3 +120,74 @@ def test_example_file_documents_every_key_with_its_default() -> None:
                 assert written == default, f"{section}.{name}"
     # and the example loads as a valid configuration
     assert load_config(EXAMPLE, environ={}) == defaults
+
+
+# --- range checks for the scanner's baud rate and the decoder's crop and pixel limits ------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "hint"),
+    [
+        ("scanner.serial_baud", "7", "7 is not a standard baud rate; allowed values: 1200, 2400, 4800, 9600"),
+        ("scanner.serial_baud", "0", "0 is not a standard baud rate"),
+        ("scanner.serial_baud", "-5", "-5 is not a standard baud rate"),
+        ("scanner.serial_baud", "99999999999", "99999999999 is not a standard baud rate"),
+        ("scanner.serial_baud", "115201", "57600, 115200, 230400, 460800, 921600"),
+        ("decoder.crop_margin", "-0.1", "-0.1: must be between 0 and 2"),
+        ("decoder.crop_margin", "3", "3: must be between 0 and 2"),
+        ("decoder.crop_target_px", "0", "0: must be between 100 and 4000 pixels"),
+        ("decoder.crop_target_px", "99999", "99999: must be between 100 and 4000 pixels"),
+        ("decoder.max_fallback_pixels", "-1", "-1: must be between 0 (whole-frame fallbacks off) and 5"),
+        ("decoder.max_fallback_pixels", "1000000000", "1000000000: must be between 0"),
+        ("decoder.max_fallback_ms", "0", "0 ms: must be above 0 and at most 1000"),
+        ("decoder.edge_fraction_min", "-1", "-1: must be between 0 and 1"),
+    ],
+)
+def test_out_of_range_scanner_and_decoder_values_name_key_value_and_range(
+    key: str, value: str, hint: str
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(environ={}, overrides={key: value})
+    assert err.value.key == key
+    assert str(err.value).startswith(f"config {key}: ")
+    assert hint in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("scanner.serial_baud", "9600"),
+        ("scanner.serial_baud", "921600"),
+        ("decoder.crop_margin", "0"),
+        ("decoder.crop_margin", "2"),
+        ("decoder.crop_target_px", "100"),
+        ("decoder.crop_target_px", "4000"),
+        ("decoder.max_fallback_pixels", "0"),
+        ("decoder.max_fallback_pixels", "50000000"),
+    ],
+)
+def test_range_ends_are_accepted(key: str, value: str) -> None:
+    config = load_config(environ={}, overrides={key: value})
+    section, name = key.split(".")
+    assert getattr(getattr(config, section), name) == float(value)
+
+
+def comment_above(text: str, key: str) -> str:
+    """The comment lines directly above ``key = ...`` in a TOML file."""
+    lines = text.splitlines()
+    index = next(i for i, line in enumerate(lines) if line.startswith(f"{key} = "))
+    comment: list[str] = []
+    while index > 0 and lines[index - 1].startswith("#"):
+        index -= 1
+        comment.insert(0, lines[index])
+    return " ".join(comment)
+
+
+def test_example_file_states_the_ranges_it_checks() -> None:
+    from kiosk.config import SERIAL_BAUD_RATES
+
+    text = EXAMPLE.read_text(encoding="utf-8")
+    assert all(str(rate) in comment_above(text, "serial_baud") for rate in SERIAL_BAUD_RATES)
+    assert "(0-2)" in comment_above(text, "crop_margin")
+    assert "(100-4000)" in comment_above(text, "crop_target_px")
+    assert "(0-50000000" in comment_above(text, "max_fallback_pixels")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ import segno
 import zxingcpp
 
 from kiosk.decode import Decoder, DecoderOptions, load_gray
+from kiosk.decode.image import MAX_IMAGE_BYTES, read_header
 from kiosk.errors import DecodeError
 from tests.shared import shared_dir
 
@@ -190,23 +193,50 @@ def test_load_gray_missing_or_garbage_file_names_it(tmp_path) -> None:
         load_gray(garbage)
 
 
-def test_on_shared_photos_at_least_zxing_alone_and_no_idle_reads() -> None:
+# Floors for our decoder's read rate per category of the generated (synthetic) set: today's rate on all
+# 180 frames (18 per category, clock frozen) minus one frame, so losing two frames of one category fails.
+# Measured when set (zxing-cpp alone in brackets): blur 14/18 (12), clean 17 (17), combined 12 (8),
+# glare 18 (17), inverted 18 (17), low_contrast 16 (16), moire 12 (5), motion_blur 9 (9),
+# perspective 18 (18), small 18 (16). Raise a floor when the decoder improves; never lower one silently.
+SYNTHETIC_FLOORS = {
+    "blur": 13 / 18,
+    "clean": 16 / 18,
+    "combined": 11 / 18,
+    "glare": 17 / 18,
+    "inverted": 17 / 18,
+    "low_contrast": 15 / 18,
+    "moire": 11 / 18,
+    "motion_blur": 8 / 18,
+    "perspective": 17 / 18,
+    "small": 17 / 18,
+}
+
+
+def test_on_shared_photos_every_category_keeps_its_floor_and_no_idle_reads() -> None:
     base = shared_dir()
     qr = base / "data" / "qr" if base else None
     if qr is None or not (qr / "manifest.json").exists():
         pytest.skip("shared QR data not present (set KIOSK_SHARED_DIR)")
     manifest = json.loads((qr / "manifest.json").read_text(encoding="utf-8"))
-    synthetic = [e for e in manifest if e["source"] == "synthetic"][::6][:30]
+    synthetic = [e for e in manifest if e["source"] == "synthetic"]
     idle = [e for e in manifest if e["source"] == "idle"]
-    ours = theirs = 0
-    with Decoder() as d:
+    # A new category needs a floor, a vanished one must not pass silently.
+    assert {e["category"] for e in synthetic} == set(SYNTHETIC_FLOORS)
+    read: dict[str, list[bool]] = {category: [] for category in SYNTHETIC_FLOORS}
+    # A clock that never moves: no fallback stage is skipped for time, so the rates do not depend on load.
+    with Decoder(clock=lambda: 0.0) as d:
         for e in synthetic:
-            gray = load_gray(qr / e["image"])
-            ours += any(s.text == e["expected_text"] for s in d.decode(gray))
-            theirs += e["expected_text"] in zxing_alone(gray)
-        assert ours >= theirs
+            symbols = d.decode(load_gray(qr / e["image"]))
+            read[e["category"]].append(any(s.text == e["expected_text"] for s in symbols))
         for e in idle:
             assert d.decode(load_gray(qr / e["image"])) == [], e["image"]
+    rates = {category: sum(hits) / len(hits) for category, hits in read.items()}
+    below = {
+        category: f"{sum(read[category])}/{len(read[category])} < floor {floor:.2f}"
+        for category, floor in SYNTHETIC_FLOORS.items()
+        if rates[category] < floor
+    }
+    assert not below, f"read rate fell below its floor in {below}"
 
 
 def _small_dense_code_scene(seed: int) -> tuple[np.ndarray, np.ndarray, bytes]:
@@ -249,3 +279,158 @@ def test_a_full_frame_that_is_not_the_same_scene_is_refused(decoder: Decoder) ->
         decoder.decode(vga, np.zeros((1080, 1080), np.uint8))
     with pytest.raises(DecodeError, match="not a larger view"):
         decoder.decode(vga, np.zeros((240, 320), np.uint8))
+
+
+# -- load_gray: untrusted image files, refused from their header before anything is decoded -----------
+
+
+def _huge_headers(side: int = 30_000) -> dict[str, bytes]:
+    """Minimal files of every format ``load_gray`` reads, each declaring ``side``×``side`` pixels."""
+
+    def png_chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    def tiff(big: bool) -> bytes:
+        if big:
+            entries = b"".join(struct.pack("<HHQQ", tag, 4, 1, side) for tag in (256, 257))
+            return b"II+\x00" + struct.pack("<HHQ", 8, 0, 16) + struct.pack("<Q", 2) + entries
+        entries = b"".join(struct.pack("<HHII", tag, 4, 1, side) for tag in (256, 257))
+        return b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 2) + entries + b"\0\0\0\0"
+
+    vp8x = struct.pack("<I", 0) + (side - 1).to_bytes(3, "little") + (side - 1).to_bytes(3, "little")
+    return {
+        "png": b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
+        + png_chunk(b"IEND", b""),
+        # APP0 (JFIF), a COM segment and fill bytes before a progressive frame header (SOF2)
+        "jpeg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+        + b"\xff\xfe\x00\x05hi!\xff\xff\xc2\x00\x0b\x08"
+        + struct.pack(">HH", side, side)
+        + b"\x01\x01\x11\x00\xff\xd9",
+        # a bottom-up bitmap has a positive height, a top-down one a negative height
+        "bmp": b"BM" + bytes(12) + struct.pack("<Iii", 40, side, -side) + bytes(28),
+        # a small screen, but a first frame that declares a huge rectangle
+        "gif": b"GIF89a"
+        + struct.pack("<HHBBB", 10, 10, 0, 0, 0)
+        + b"\x21\xfe\x02hi\x00"
+        + b"\x2c"
+        + struct.pack("<HHHHB", 0, 0, side, side, 0)
+        + b"\x02\x02\x44\x01\x00\x3b",
+        "webp": b"RIFF" + struct.pack("<I", 22) + b"WEBPVP8X" + struct.pack("<I", 10) + vp8x,
+        "tiff": tiff(big=False),
+        "bigtiff": tiff(big=True),
+        "pgm": b"P5\n# made by hand\n%d %d\n255\n" % (side, side),
+        "pam": b"P7\nWIDTH %d\nHEIGHT %d\nDEPTH 1\nMAXVAL 255\nTUPLTYPE GRAYSCALE\nENDHDR\n" % (side, side),
+        "ras": b"\x59\xa6\x6a\x95" + struct.pack(">7I", side, side, 8, 0, 1, 0, 0),
+    }
+
+
+@pytest.mark.parametrize("fmt", sorted(_huge_headers()))
+def test_a_header_declaring_too_many_pixels_is_refused_before_decoding(tmp_path, fmt: str) -> None:
+    path = tmp_path / f"bomb.{fmt}"
+    path.write_bytes(_huge_headers()[fmt])
+
+    assert read_header(path.read_bytes()) is not None
+    with pytest.raises(
+        DecodeError, match=r"bomb\.\w+: its [\w ]+ header declares 30000x30000 = 900,000,000 pixels"
+    ):
+        load_gray(path)
+
+
+@pytest.mark.parametrize(
+    ("ext", "channels"),
+    [
+        (".png", 1),
+        (".png", 3),
+        (".jpg", 1),
+        (".jpg", 3),
+        (".bmp", 1),
+        (".bmp", 3),
+        (".webp", 3),
+        (".tif", 1),
+        (".tif", 3),
+        (".gif", 3),
+        (".pgm", 1),
+        (".ppm", 3),
+        (".pbm", 1),
+        (".pam", 1),
+        (".ras", 3),
+    ],
+)
+def test_the_header_size_is_the_size_opencv_decodes(tmp_path, ext: str, channels: int) -> None:
+    import cv2
+
+    shape = (37, 53) if channels == 1 else (37, 53, 3)
+    image = np.random.default_rng(7).integers(0, 256, shape, dtype=np.uint8)
+    ok, encoded = cv2.imencode(ext, image)
+    assert ok
+    path = tmp_path / f"small{ext}"
+    path.write_bytes(encoded.tobytes())
+
+    header = read_header(path.read_bytes())
+    assert header is not None
+    assert (header.width, header.height) == (53, 37)
+    assert load_gray(path, max_pixels=53 * 37).shape == (37, 53)
+    with pytest.raises(DecodeError, match="at most 1,960 are accepted"):
+        load_gray(path, max_pixels=53 * 37 - 1)
+
+
+def test_a_12_megapixel_photo_still_loads_under_the_default_limit(tmp_path) -> None:
+    import cv2
+
+    path = tmp_path / "phone.jpg"
+    assert cv2.imwrite(str(path), np.full((3000, 4000), 128, np.uint8))
+
+    assert load_gray(path).shape == (3000, 4000)
+    assert DecoderOptions().max_image_pixels >= 12_000_000
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (None, "Is a directory"),
+        (b"", "the file is empty"),
+        (b"hello, not an image", "not a supported image file (PNG, JPEG"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "damaged or truncated PNG header"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "damaged or truncated JPEG header"),
+        (b"\xff\xd8\xff\xda\x00\x08", "JPEG header (no frame header"),
+        (b"\xff\xd8" + b"\xff" * 100_000, "JPEG header (a run of fill bytes)"),
+        (b"GIF89a" + bytes(7) + b"\x21\xfe" + b"\x01\x00" * 600_000, "GIF header (no image descriptor near"),
+        (b"RIFF\x00\x00\x00\x00WAVEfmt ", "not a supported image file"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDR" + b"\x00" * 17, "its PNG header declares no pixels"),
+    ],
+)
+def test_load_gray_names_the_file_and_says_what_is_wrong(
+    tmp_path, content: bytes | None, fragment: str
+) -> None:
+    path = tmp_path / "input.img"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+
+    with pytest.raises(DecodeError) as err:
+        load_gray(path)
+    assert str(path) in str(err.value)
+    assert fragment in str(err.value)
+
+
+def test_a_truncated_image_is_a_decode_error(tmp_path) -> None:
+    path = tmp_path / "half.png"
+    segno.make_qr("HALF").save(str(path), scale=5)
+    path.write_bytes(path.read_bytes()[:-40])
+
+    with pytest.raises(DecodeError, match=r"half\.png: damaged or truncated PNG data"):
+        load_gray(path)
+
+
+def test_a_file_over_the_byte_cap_is_refused_unread(tmp_path) -> None:
+    path = tmp_path / "big.png"
+    segno.make_qr("BIG").save(str(path), scale=5)
+    with path.open("r+b") as fh:  # sparse: the size is what is checked, nothing is read
+        fh.truncate(MAX_IMAGE_BYTES + 1)
+
+    with pytest.raises(DecodeError, match=r"big\.png: larger than 64 MiB"):
+        load_gray(path)
+    with pytest.raises(DecodeError, match="larger than 100 bytes"):
+        load_gray(path, max_bytes=100)

@@ -24,7 +24,12 @@ def _extend(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="SOURCE",
         help="auto | demo | replay:PATH | opencv:DEVICE | picamera2 (default: camera.source in the config)",
     )
-    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: run on)")
+    p.add_argument(
+        "--duration",
+        type=core_cli.positive_seconds,
+        metavar="SECONDS",
+        help="stop after this long (default: run on)",
+    )
     p.add_argument("--direction", choices=["in", "out"], help="record as entering or leaving")
 
     p = sub.add_parser("doctor", parents=[common], help="check camera, gate, database, disk, clock, server")

@@ -22,6 +22,7 @@ import numpy as np
 import zxingcpp
 
 from kiosk.decode import fallback
+from kiosk.decode.image import DEFAULT_MAX_IMAGE_PIXELS
 from kiosk.decode.text import text_of
 from kiosk.errors import DecodeError
 from kiosk.model import Gray, Quad, Symbol
@@ -46,6 +47,9 @@ class DecoderOptions:
     """Per-frame budget for the fallback stages, so one hard frame cannot stall the gate."""
     max_fallback_pixels: int = 2_000_000
     """Whole-frame fallback stages skip images (after any upscaling) larger than this many pixels."""
+    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+    """An image file whose header declares more pixels than this is refused before it is decoded
+    (``load_gray``; at most ``MAX_IMAGE_PIXELS_CEILING``). 12 MP phone photos fit the default."""
     micro_qr: bool = False
     """Also accept Micro QR codes (no ID card or certificate uses them; off saves time)."""
     crop_margin: float = 0.5
