@@ -7,7 +7,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -199,11 +201,15 @@ def test_doctor_reads_the_test_card_and_reports_each_check(tmp_path: Path) -> No
         "camera",
         "gate outputs",
         "2D scanners",
+        "identity key",
         "DCC trust list",
         "server",
     }
     assert checks["camera"]["level"] == "OK" and "test card read" in checks["camera"]["message"]
-    assert checks["database"]["level"] == "OK"
+    # Read-only: the doctor reports a database the gate has not created yet, and does not create it.
+    assert checks["database"]["level"] == "WARN" and "no database yet" in checks["database"]["message"]
+    assert not (tmp_path / "kiosk.db").exists()
+    assert checks["identity key"]["level"] == "WARN" and "demo key" in checks["identity key"]["message"]
     assert checks["server"]["level"] == "WARN"
     assert out.returncode == 0
 
@@ -242,3 +248,169 @@ def test_help(args: list[str], tmp_path: Path) -> None:
         [*KIOSK, *args], capture_output=True, text=True, env=clean_env(tmp_path), check=False
     )
     assert out.returncode == 0 and "usage:" in out.stdout
+
+
+# --- a dead scanner is not healthy: health report, state lines, doctor ------------------------------------
+
+
+def test_health_report_names_each_scanner_and_why_one_failed() -> None:
+    from hardware.notify import HealthReport
+    from kiosk.device import CameraState, CameraStatus, ScannerState, ScannerStatus
+    from ui.headless import health_report
+
+    camera = CameraStatus(CameraState.RUNNING, 29.84)
+    serial = ScannerStatus(
+        "serial scanner /dev/ttyS99",
+        ScannerState.FAILED,
+        "no such device — check the cable or scanner.serial_port",
+        failures=4,
+        retry_in_s=4.0,
+    )
+    hid = ScannerStatus("HID scanner /dev/input/event3", ScannerState.RUNNING)
+    report = health_report(camera, 12, [serial, hid], loop_ok=True)
+    assert report == HealthReport(
+        True,
+        "camera running 29.8 fps · backlog 12 · serial scanner /dev/ttyS99 failed: no such device — check "
+        "the cable or scanner.serial_port · HID scanner /dev/input/event3 running",
+    )
+    # The watchdog follows the camera and the loop: a restart cannot plug a scanner's cable back in.
+    assert not health_report(CameraStatus(CameraState.LOST, 0.0, "unplugged"), 0, [hid], loop_ok=True).ok
+    assert health_report(camera, 0, [], loop_ok=True).status == "camera running 29.8 fps · backlog 0"
+
+
+def test_run_headless_with_a_missing_scanner_reports_it_once_and_keeps_the_gate(tmp_path: Path) -> None:
+    pytest.importorskip("serial")
+    folder = replay_folder(tmp_path, [CCCD_AN.encode()])
+    port = tmp_path / "ttyACM-missing"
+    sock_path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(sock_path))
+    try:
+        out = subprocess.run(
+            [
+                *KIOSK,
+                "run",
+                "--headless",
+                "--camera",
+                f"replay:{folder}",
+                "--duration",
+                "4",
+                "--db",
+                str(tmp_path / "kiosk.db"),
+                "--set",
+                f"scanner.serial_port={port}",
+                "--set",
+                "camera.replay_realtime=false",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=clean_env(tmp_path, NOTIFY_SOCKET=str(sock_path)),
+            check=False,
+        )
+        sock.setblocking(False)
+        messages: list[str] = []
+        while True:
+            try:
+                messages += sock.recv(4096).decode().split("\n")
+            except BlockingIOError:
+                break
+    finally:
+        sock.close()
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr
+    assert json.loads(out.stdout.splitlines()[0])["kind"] == "cccd"  # the camera gate kept working
+    problem = "no such device — check the cable or scanner.serial_port"
+    lines = out.stderr.splitlines()
+    # Several reopen attempts in 4 s, but one warning and one state line: per change, not per retry.
+    assert [line for line in lines if problem in line] == [
+        f"kiosk: WARNING hardware.scanner.base: serial scanner {port} unavailable ({problem}); "
+        "retrying in the background",
+        f"kiosk: serial scanner {port} failed: {problem}",
+    ]
+    statuses = [m.removeprefix("STATUS=") for m in messages if m.startswith("STATUS=")]
+    assert any(f"serial scanner {port} failed: {problem}" in s for s in statuses), statuses
+    assert "READY=1" in messages  # a failed scanner does not hold back READY
+
+
+def test_run_rejects_a_bad_baud_rate_at_start_up(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [*KIOSK, "run", "--headless", "--set", "scanner.serial_port=/dev/ttyACM0", "--set",
+         "scanner.serial_baud=7"],
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path),
+        check=False,
+        timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1
+    assert "scanner.serial_baud: 7 is not a standard baud rate" in out.stderr
+    assert "9600" in out.stderr and "115200" in out.stderr
+
+
+@pytest.fixture
+def pty_path() -> Iterator[str]:
+    master, slave = os.openpty()
+    yield os.ttyname(slave)
+    os.close(master)
+    os.close(slave)
+
+
+def test_doctor_opens_a_working_serial_scanner(pty_path: str) -> None:
+    pytest.importorskip("serial")
+    from kiosk.config import Config, ScannerConfig
+    from ui.doctor import Level, check_scanners
+
+    check = check_scanners(Config(scanner=ScannerConfig(serial_port=pty_path)))
+    assert (check.level, check.message) == (Level.OK, f"serial scanner {pty_path} opened")
+    assert not [t for t in threading.enumerate() if t.name.startswith("scanner ")]
+
+
+def test_doctor_says_why_each_scanner_cannot_be_opened_and_what_to_do(
+    tmp_path: Path, pty_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("serial")
+    from kiosk.config import Config, ScannerConfig
+    from ui.doctor import Level, check_scanners
+
+    monkeypatch.setitem(sys.modules, "evdev", None)  # as on a kiosk without python3-evdev
+    missing = tmp_path / "ttyS99"
+    config = Config(scanner=ScannerConfig(serial_port=str(missing), hid_device="/dev/input/event3"))
+    check = check_scanners(config)
+    assert check.level is Level.FAIL
+    assert check.message == (
+        f"serial scanner {missing}: no such device — check the cable or scanner.serial_port; "
+        "HID scanner /dev/input/event3: evdev is not installed — apt install python3-evdev / pip install evdev"
+    )
+    # A baud rate the driver refuses (validation stops it at start-up; the scanner must still say so).
+    check = check_scanners(Config(scanner=ScannerConfig(serial_port=pty_path, serial_baud=-5)))
+    assert check.level is Level.FAIL
+    assert "baud rate -5 not accepted by the port — set scanner.serial_baud" in check.message
+    assert not [t for t in threading.enumerate() if t.name.startswith("scanner ")]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("no-such-folder/card.png", "cannot write it: there is no folder"),
+        ("card.txt", "the test card is written as .png, .svg or .pdf, not as a .txt file"),
+        ("card.jpg", "the test card is written as .png, .svg or .pdf, not as a .jpg file"),
+        ("folder.png", "is a folder"),
+    ],
+)
+def test_doctor_test_card_to_a_bad_path_is_a_one_line_error(tmp_path: Path, name: str, expected: str) -> None:
+    (tmp_path / "folder.png").mkdir()
+    path = tmp_path / name
+    out = subprocess.run(
+        [*KIOSK, "doctor", "--test-card", str(path)],
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path),
+        check=False,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert out.stderr.startswith(f"kiosk: error: --test-card {path}: {expected}")
+    assert out.stderr.count("\n") == 1
+    assert "internal error" not in out.stderr and "Traceback" not in out.stderr

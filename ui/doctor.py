@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,9 +18,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from kiosk.config import Config
+from kiosk.errors import KioskError, UsageError
 from kiosk.model import Outcome
 
 TEST_CARD_PAYLOAD = "QRGATE:TEST-CARD"
+#: What ``--test-card`` can write: an image to show on a phone, or a page to print.
+TEST_CARD_FORMATS = (".png", ".svg", ".pdf")
 
 
 class Level(StrEnum):
@@ -43,7 +47,8 @@ def run_doctor(config: Config, *, seconds: float = 3.0, click_relay: bool = True
         ("clock", _clock),
         ("camera", lambda: _camera(config, seconds)),
         ("gate outputs", lambda: _gate(config, click_relay)),
-        ("2D scanners", lambda: _scanners(config)),
+        ("2D scanners", lambda: check_scanners(config)),
+        ("identity key", lambda: _identity(config)),
         ("DCC trust list", lambda: _trust(config)),
         ("server", lambda: _server(config)),
     ):
@@ -54,27 +59,56 @@ def run_doctor(config: Config, *, seconds: float = 3.0, click_relay: bool = True
 def _guard(name: str, fn: Callable[[], Check]) -> Check:
     try:
         return fn()
+    except KioskError as exc:  # our own errors already say what is wrong, and usually what to do
+        return Check(name, Level.FAIL, str(exc))
     except Exception as exc:  # a check that crashes is a failed check, never a crashed doctor
         return Check(name, Level.FAIL, f"{type(exc).__name__}: {exc}")
 
 
 def _database(config: Config) -> Check:
-    from kiosk.cli import open_store  # noqa: PLC0415
+    """Read-only: the doctor may run beside the gate, and never creates, repairs or moves the database."""
+    from kiosk.errors import CorruptDatabaseError  # noqa: PLC0415
+    from kiosk.store import Store  # noqa: PLC0415
 
     path = config.store.database
     folder = path.parent
     if folder.exists() and not os.access(folder, os.W_OK):
         return Check("database", Level.FAIL, f"{folder} is not writable by this user: fix its owner/mode")
-    with open_store(config) as store:
-        if store.recovered_from is not None:
-            return Check(
-                "database",
-                Level.WARN,
-                f"was damaged; moved aside to {store.recovered_from} and a new one started: keep the old file",
-            )
+    if not path.exists():
+        return Check("database", Level.WARN, f"no database yet at {path}: the gate creates it when it starts")
+    try:
+        store = Store.open_read_only(path)
+    except CorruptDatabaseError as exc:
+        return Check("database", Level.FAIL, f"{exc}; keep the moved file for support")
+    with store:
         if not store.integrity_ok():
             return Check("database", Level.FAIL, f"{path} fails its integrity check: call support")
-        return Check("database", Level.OK, f"{path} writable, {store.backlog()} visits waiting for upload")
+        return Check("database", Level.OK, f"{path} readable, {store.backlog()} visits waiting for upload")
+
+
+def _identity(config: Config) -> Check:
+    """The province's identity key: present, readable, not readable by everyone; lists made with it."""
+    from kiosk.cli import keyring_from_config  # noqa: PLC0415
+    from kiosk.identity import load_hash_list  # noqa: PLC0415
+
+    path = config.identity.key_file
+    if path is None:
+        return Check(
+            "identity key",
+            Level.WARN,
+            "identity.key_file is not set: identity hashes use the public demo key; install the province's "
+            "key file (docs/identity-keys.md) before going live",
+        )
+    keyring = keyring_from_config(config)  # a ConfigError says what is wrong with the file
+    if path.stat().st_mode & 0o004:
+        return Check("identity key", Level.FAIL, f"{path} is readable by every user: chmod 0640, group kiosk")
+    for key, list_path in (
+        ("policy.deny_list", config.policy.deny_list),
+        ("policy.roster", config.policy.roster),
+    ):
+        if list_path is not None:
+            load_hash_list(list_path, key, keyring)
+    return Check("identity key", Level.OK, f"current key {keyring.current.key_id} ({len(keyring.keys)} held)")
 
 
 def _disk(config: Config) -> Check:
@@ -173,21 +207,43 @@ def _gate(config: Config, click_relay: bool) -> Check:
         gate.close()
 
 
-def _scanners(config: Config) -> Check:
-    paths = [p for p in (config.scanner.serial_port, config.scanner.hid_device) if p]
-    if not paths:
+def check_scanners(config: Config, wait_s: float = 2.0) -> Check:
+    """Open each configured scanner the way the gate does, and say why one cannot be opened.
+
+    The scanners run their real open (pyserial / evdev, the baud rate, the exclusive grab) on their reader
+    threads; the check waits up to ``wait_s`` for each to be running or failed, then closes them. A scanner
+    held by a running kiosk service shows as in use.
+    """
+    from hardware.scanner import make_scanners  # noqa: PLC0415
+    from kiosk.device import ScannerState  # noqa: PLC0415
+
+    settled = threading.Condition()
+
+    def on_status(_: object) -> None:
+        with settled:
+            settled.notify_all()
+
+    scanners = make_scanners(config.scanner, on_status=on_status)
+    if not scanners:
         return Check("2D scanners", Level.OK, "none configured (camera only)")
-    missing = [p for p in paths if not Path(p).exists()]
-    if missing:
-        return Check(
-            "2D scanners", Level.FAIL, f"{', '.join(missing)} not found: plug it in or fix [scanner]"
-        )
-    unreadable = [p for p in paths if not os.access(p, os.R_OK)]
-    if unreadable:
-        return Check(
-            "2D scanners", Level.FAIL, f"{', '.join(unreadable)} not readable: add the user to dialout/input"
-        )
-    return Check("2D scanners", Level.OK, ", ".join(paths))
+    try:
+        for scanner in scanners:
+            scanner.start(lambda _payload: None)  # payloads read during the check are dropped
+        with settled:
+            settled.wait_for(
+                lambda: all(s.status().state is not ScannerState.STARTING for s in scanners), timeout=wait_s
+            )
+        statuses = [scanner.status() for scanner in scanners]
+    finally:
+        for scanner in scanners:
+            scanner.close()
+    failed = [f"{s.name}: {s.detail}" for s in statuses if s.state is ScannerState.FAILED]
+    if failed:
+        return Check("2D scanners", Level.FAIL, "; ".join(failed))
+    slow = [s.name for s in statuses if s.state is not ScannerState.RUNNING]
+    if slow:
+        return Check("2D scanners", Level.WARN, f"{', '.join(slow)} did not open within {wait_s:g} s")
+    return Check("2D scanners", Level.OK, ", ".join(f"{s.name} opened" for s in statuses))
 
 
 def _trust(config: Config) -> Check:
@@ -218,7 +274,23 @@ def _server(config: Config, timeout_s: float = 3.0) -> Check:
 
 
 def write_test_card(path: str) -> None:
-    """A PNG of the test card: show it on a phone or print it, and hold it to the camera."""
+    """A PNG of the test card: show it on a phone or print it, and hold it to the camera.
+
+    Raises ``UsageError`` naming the file when it cannot be written or is not one of ``TEST_CARD_FORMATS``.
+    """
     import segno  # noqa: PLC0415
 
-    segno.make_qr(TEST_CARD_PAYLOAD, error="h").save(path, scale=12, border=4)
+    target = Path(path)
+    accepted = ", ".join(TEST_CARD_FORMATS[:-1]) + f" or {TEST_CARD_FORMATS[-1]}"
+    if target.suffix.lower() not in TEST_CARD_FORMATS:
+        kind = f"a {target.suffix} file" if target.suffix else "a file without an extension"
+        raise UsageError(f"--test-card {path}: the test card is written as {accepted}, not as {kind}")
+    if target.is_dir():
+        raise UsageError(f"--test-card {path}: is a folder; give a {accepted} file to write")
+    try:
+        segno.make_qr(TEST_CARD_PAYLOAD, error="h").save(str(target), scale=12, border=4)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if not target.parent.is_dir():
+            reason = f"there is no folder {target.parent}"
+        raise UsageError(f"--test-card {path}: cannot write it: {reason}") from exc

@@ -1,8 +1,13 @@
 """Layer: ui (composition root). ``kiosk run --headless``: the live gate without a screen.
 
 Wires the camera (through the frame grabber and its supervisor), the 2D scanners, the gate outputs, the
-scan loop and the systemd watchdog, then prints one JSON line per verdict on standard output and camera
-state changes on standard error. SIGTERM or SIGINT stop it cleanly; so does ``--duration``.
+scan loop and the systemd watchdog, then prints one JSON line per verdict on standard output and camera and
+scanner state changes on standard error. SIGTERM or SIGINT stop it cleanly; so does ``--duration``.
+
+The health report (``health_report``: the systemd ``STATUS=`` line) names the camera's state, the backlog
+and every scanner's state with the reason it failed. Only the camera and the scan loop decide whether the
+watchdog is pinged: a failed scanner is retried in the background and shown, but restarting the service
+would not plug its cable back in, and the camera keeps the gate working meanwhile.
 """
 
 from __future__ import annotations
@@ -14,10 +19,13 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from contextlib import ExitStack
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from kiosk.cli import (
     build_pipeline,
@@ -29,8 +37,12 @@ from kiosk.cli import (
 from kiosk.clock import SystemClock
 from kiosk.config import Config
 from kiosk.decode import Decoder
-from kiosk.device import CameraState, CameraStatus
+from kiosk.device import CameraState, CameraStatus, ScannerState, ScannerStatus
+from kiosk.errors import StoreError
 from kiosk.scanloop import LoopVerdict, ScanLoop
+
+if TYPE_CHECKING:
+    from hardware.notify import HealthReport
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +60,35 @@ def verdict_json(published: LoopVerdict) -> dict[str, Any]:
     }
 
 
+#: How often the WAL is copied into the main database file while the gate runs.
+CHECKPOINT_EVERY_S = 60.0
+#: Exit status when the database failed under the running gate (EX_TEMPFAIL): systemd restarts the kiosk.
+EXIT_STORE_FAILED = 75
+
+
+def health_report(
+    camera: CameraStatus, backlog: int, scanners: Sequence[ScannerStatus], loop_ok: bool
+) -> HealthReport:
+    """Alive = the database is open (we got a backlog), frames flow and the loop turns; the text says more.
+
+    ``camera running 29.8 fps · backlog 12 · serial scanner /dev/ttyS99 failed: no such device — …``
+    """
+    from hardware.notify import HealthReport  # noqa: PLC0415
+
+    text = f"camera {camera.state.value} {camera.fps:.1f} fps · backlog {backlog}"
+    if camera.detail and camera.state is not CameraState.RUNNING:
+        text += f" · {camera.detail}"
+    for scanner in scanners:
+        text += f" · {scanner.name} {scanner.state.value}"
+        if scanner.detail and scanner.state is ScannerState.FAILED:
+            text += f": {scanner.detail}"
+    return HealthReport(camera.state is CameraState.RUNNING and loop_ok, text)
+
+
 def run_headless(args: argparse.Namespace) -> int:
     from hardware.camera import FrameGrabber  # noqa: PLC0415
     from hardware.gpio import make_gate  # noqa: PLC0415
-    from hardware.notify import HealthReport, SystemdNotifier, WatchdogPinger  # noqa: PLC0415
+    from hardware.notify import SystemdNotifier, WatchdogPinger  # noqa: PLC0415
     from hardware.scanner import make_scanners  # noqa: PLC0415
 
     config = config_from_args(args)
@@ -72,6 +109,17 @@ def run_headless(args: argparse.Namespace) -> int:
     trust, deny, signer = _demo_material(config, trust_from_config(config))
 
     with ExitStack() as stack:
+        if signer is not None and args.db is None:
+            # Demo visitors, demo certificates and the demo deny list never reach a real record.
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kiosk-demo-")))
+            config = dataclasses.replace(
+                config, store=dataclasses.replace(config.store, database=scratch / "demo.db")
+            )
+            print(
+                "kiosk: demo camera: recording into a throw-away database; give --db to keep the visits",
+                file=sys.stderr,
+                flush=True,
+            )
         store = stack.enter_context(open_store(config))
         if store.recovered_from is not None:
             print(
@@ -100,18 +148,14 @@ def run_headless(args: argparse.Namespace) -> int:
             clock=clock,
             on_verdict=lambda v: print(json.dumps(verdict_json(v), ensure_ascii=False), flush=True),
         )
-        for scanner in make_scanners(config.scanner):
+        scanners = make_scanners(config.scanner, on_status=_print_scanner_status)
+        for scanner in scanners:
             stack.callback(scanner.close)
             scanner.start(loop.submit_payload)
 
         def health() -> HealthReport:
-            status = grabber.status()
-            backlog = store.backlog()
-            text = f"camera {status.state.value} {status.fps:.1f} fps · backlog {backlog}"
-            if status.detail and status.state is not CameraState.RUNNING:
-                text += f" · {status.detail}"
-            # Alive = the database is open (we got a backlog), frames flow and the loop turns.
-            return HealthReport(status.state is CameraState.RUNNING and loop.healthy(), text)
+            scanner_states = [scanner.status() for scanner in scanners]
+            return health_report(grabber.status(), store.backlog(), scanner_states, loop.healthy())
 
         notifier = stack.enter_context(SystemdNotifier.from_environ(os.environ))
         grabber.start()
@@ -120,20 +164,43 @@ def run_headless(args: argparse.Namespace) -> int:
         pinger = stack.enter_context(WatchdogPinger(notifier, health))
         pinger.start()
         deadline = None if args.duration is None else time.monotonic() + args.duration
+        next_checkpoint = time.monotonic() + CHECKPOINT_EVERY_S
+        status = 0
         while not stop.is_set():
+            if pipeline.failed is not None:
+                print(
+                    f"kiosk: error: the visit database failed ({pipeline.failed}); recording stopped, "
+                    "exiting so that the kiosk restarts and checks the database",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                status = EXIT_STORE_FAILED
+                break
+            if time.monotonic() >= next_checkpoint:
+                next_checkpoint = time.monotonic() + CHECKPOINT_EVERY_S
+                try:
+                    store.checkpoint()  # its own connection: the scan loop never waits for it
+                except StoreError as exc:
+                    print(f"kiosk: checkpoint failed: {exc}", file=sys.stderr, flush=True)
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 break
             stop.wait(0.5 if remaining is None else min(0.5, remaining))
         notifier.stopping()
         loop.stop()
-    return 0
+    return status
 
 
 def _print_status(status: CameraStatus) -> None:
     """Camera state changes go to standard error (the journal, under systemd). Called off the main thread."""
     detail = f": {status.detail}" if status.detail else ""
     print(f"kiosk: camera {status.state.value}{detail}", file=sys.stderr, flush=True)
+
+
+def _print_scanner_status(status: ScannerStatus) -> None:
+    """Scanner state changes go to standard error, one line each. Called off the main thread."""
+    detail = f": {status.detail}" if status.detail else ""
+    print(f"kiosk: {status.name} {status.state.value}{detail}", file=sys.stderr, flush=True)
 
 
 def _demo_material(config: Config, trust: Any) -> tuple[Any, Any, Any]:
