@@ -23,9 +23,10 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from kiosk.decode import DecoderOptions
-from kiosk.decode.fallback import is_stage_name
+from kiosk.decode.options import DecoderOptions
+from kiosk.decode.plan import is_stage_name
 from kiosk.decode.image import MAX_IMAGE_PIXELS_CEILING
+from kiosk.device import parse_camera_source
 from kiosk.errors import ConfigError
 from kiosk.model import Direction, PolicyMode
 
@@ -101,6 +102,28 @@ class CameraConfig:
     reopen_max_s: float = 5.0
 
 
+#: What ``camera.exposure`` and ``camera.focus`` accept.
+MANUAL_SETTING = "'auto', or a number of 0 or more (see kiosk.example.toml)"
+
+
+def parse_manual_setting(value: str) -> float | None:
+    """``camera.exposure`` or ``camera.focus``: ``"auto"`` (or empty) → None, the camera decides; a finite
+    number of 0 or more → that number. Anything else raises ``ValueError``.
+
+    The one parser for both validation and the camera backends, so they cannot disagree.
+    """
+    text = value.strip().lower()
+    if text in ("", "auto"):
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        number = math.nan
+    if not 0 <= number < math.inf:
+        raise ValueError(f"expected {MANUAL_SETTING}, got {_show(value)}")
+    return number
+
+
 @dataclass(frozen=True, slots=True)
 class GateConfig:
     #: Drive the relay, LEDs and buzzer through gpiozero. Off, or no GPIO on the machine → "no gate outputs".
@@ -147,6 +170,26 @@ class DccConfig:
     trust_list: Path | None = None
 
 
+#: Languages the touchscreen app speaks (``ui.language``): Vietnamese by default, English complete.
+UI_LANGUAGES = ("vi", "en")
+
+
+@dataclass(frozen=True, slots=True)
+class UiConfig:
+    """The touchscreen app (``kiosk run`` without ``--headless``)."""
+
+    #: The language the screens start in: vi | en (visitors can switch on the scan screen).
+    language: str = "vi"
+    #: How long a verdict stays on screen before the scan screen returns (a new code returns at once).
+    result_s: float = 3.0
+    #: Full screen without a window frame (false: a window, for development).
+    fullscreen: bool = True
+    #: Unattended: Alt+F4, Esc, Ctrl+Q, Alt+Tab, Ctrl+Alt+Fn and closing the window do nothing.
+    kiosk_mode: bool = True
+    #: Hide the mouse cursor (a touch screen; cage draws one on a Pi 4 unless the app hides it).
+    hide_cursor: bool = True
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     location: LocationConfig = field(default_factory=LocationConfig)
@@ -161,6 +204,7 @@ class Config:
     gate: GateConfig = field(default_factory=GateConfig)
     scanner: ScannerConfig = field(default_factory=ScannerConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
+    ui: UiConfig = field(default_factory=UiConfig)
 
 
 def load_config(
@@ -390,22 +434,17 @@ def validate(config: Config) -> None:
             f"{decoder.max_image_pixels}: must be between 10000 and {MAX_IMAGE_PIXELS_CEILING}",
         )
     camera = config.camera
-    if camera.source not in ("auto", "demo", "picamera2", "opencv") and not camera.source.startswith(
-        ("replay:", "opencv:")
-    ):
-        raise ConfigError(
-            "camera.source", "allowed values: auto, picamera2, opencv:DEVICE, replay:PATH, demo"
-        )
+    try:
+        parse_camera_source(camera.source)
+    except ValueError as exc:
+        raise ConfigError("camera.source", str(exc)) from exc
     if not (16 <= camera.width <= 8192 and 16 <= camera.height <= 8192):
         raise ConfigError("camera.width", "width and height must be between 16 and 8192 pixels")
     for key in ("exposure", "focus"):
-        value = getattr(camera, key).strip().lower()
         try:
-            number = None if value in ("", "auto") else float(value)
+            parse_manual_setting(getattr(camera, key))
         except ValueError:
-            number = -1.0
-        if number is not None and not 0 <= number < math.inf:
-            raise ConfigError(f"camera.{key}", "'auto', or a number of 0 or more (see kiosk.example.toml)")
+            raise ConfigError(f"camera.{key}", MANUAL_SETTING) from None
     if not 1 <= camera.fps <= 120:
         raise ConfigError("camera.fps", "must be between 1 and 120")
     if not 0.2 <= camera.lost_after_s <= 60:
@@ -426,5 +465,12 @@ def validate(config: Config) -> None:
         )
     if config.sync.server_url and not config.sync.server_url.startswith("https://"):
         raise ConfigError("sync.server_url", "must start with https:// (TLS is never turned off)")
+    if config.ui.language not in UI_LANGUAGES:
+        raise ConfigError(
+            "ui.language",
+            f"{_show(config.ui.language)} is not allowed; allowed values: {', '.join(UI_LANGUAGES)}",
+        )
+    if not 0.5 <= config.ui.result_s <= 30:
+        raise ConfigError("ui.result_s", "must be between 0.5 and 30 seconds")
     if config.policy.mode is PolicyMode.ALLOWLIST and config.policy.roster is None:
         raise ConfigError("policy.roster", "allowlist mode needs a roster file")

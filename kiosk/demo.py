@@ -8,6 +8,7 @@ QR images are drawn with segno and distorted with OpenCV (both imported lazily).
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ import numpy as np
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
@@ -46,26 +48,10 @@ class DemoSigner:
     @classmethod
     def create(cls, now: datetime, country: str = "VN") -> DemoSigner:
         key = ec.generate_private_key(ec.SECP256R1())
-        subject = x509.Name(
-            [
-                x509.NameAttribute(NameOID.COUNTRY_NAME, country),
-                x509.NameAttribute(NameOID.COMMON_NAME, "DEMO DSC - NOT TRUSTED"),
-            ]
+        der = self_signed_dsc(
+            key, not_before=now - timedelta(days=800), not_after=now + timedelta(days=800), country=country
         )
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=800))
-            .not_valid_after(now + timedelta(days=800))
-            .add_extension(
-                x509.ExtendedKeyUsage([x509.ObjectIdentifier(DCC_VACCINATION_OID)]), critical=False
-            )
-            .sign(key, hashes.SHA256())
-        )
-        return cls(key, cert.public_bytes(serialization.Encoding.DER))
+        return cls(key, der)
 
     def sign_dcc(self, claims: dict[int, Any]) -> str:
         """COSE_Sign1 (tag 18, ES256, kid in the protected header) → zlib → Base45 → ``HC1:``."""
@@ -76,6 +62,42 @@ class DemoSigner:
         signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
         cose = cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, signature]))
         return "HC1:" + b45encode(zlib.compress(cose, 9))
+
+
+def self_signed_dsc(
+    key: CertificateIssuerPrivateKeyTypes,
+    *,
+    not_before: datetime,
+    not_after: datetime,
+    country: str = "VN",
+    common_name: str = "DEMO DSC - NOT TRUSTED",
+    eku: Sequence[str] = (DCC_VACCINATION_OID,),
+    serial: int | None = None,
+) -> bytes:
+    """A self-signed document signer certificate (DER) for ``key``: demo and test material, never trusted.
+
+    ``eku`` lists the extended key usage OIDs (empty: no such extension, as on many real DSCs); ``serial``
+    defaults to a random one.
+    """
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, country),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number() if serial is None else serial)
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+    )
+    if eku:
+        usages = [x509.ObjectIdentifier(oid) for oid in eku]
+        builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
 
 def vaccination_claims(issued: datetime, expires: datetime, uvci: str) -> dict[int, Any]:

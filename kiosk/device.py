@@ -14,6 +14,7 @@ Real fakes live beside the real devices (replay and demo cameras, gpiozero's Moc
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -22,6 +23,9 @@ from kiosk.errors import DeviceError
 from kiosk.model import Gray, Outcome
 
 __all__ = [
+    "CAMERA_BACKENDS",
+    "SCANNER_BACKENDS",
+    "Backend",
     "CameraState",
     "CameraStatus",
     "DeviceError",  # defined in kiosk.errors with the rest of the tree; re-exported for the device layer
@@ -32,7 +36,55 @@ __all__ = [
     "NullGate",
     "ScannerState",
     "ScannerStatus",
+    "parse_camera_source",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """A device back end as the configuration names it: ``name``, or ``name:ARGUMENT`` when it takes one."""
+
+    name: str
+    summary: str
+    argument: str = ""  # what follows the colon (``DEVICE``, ``PATH``); empty: takes none
+    argument_required: bool = False
+
+    @property
+    def usage(self) -> str:
+        if not self.argument:
+            return self.name
+        return f"{self.name}:{self.argument}" if self.argument_required else f"{self.name}[:{self.argument}]"
+
+
+#: The one registry of camera back ends: ``camera.source`` is validated against it at start-up and
+#: ``hardware.camera.make_camera`` builds from it (a test keeps the builders and these names in step).
+#: Test fakes (the scripted camera) are not here: nothing reaches them from the configuration.
+CAMERA_BACKENDS: tuple[Backend, ...] = (
+    Backend("auto", "a Pi camera module, else a USB webcam; each fallback is logged"),
+    Backend("picamera2", "a Raspberry Pi camera module"),
+    Backend("opencv", "a USB/V4L2 webcam by index or /dev/v4l/by-id/... path (default: the first)", "DEVICE"),
+    Backend("replay", "a folder of images or a video file, replayed", "PATH", argument_required=True),
+    Backend("demo", "generated visitors holding up codes of every kind"),
+)
+
+#: The one registry of 2D scanner back ends: name → the ``[scanner]`` key that names its device (empty: not
+#: fitted). ``hardware.scanner.make_scanners`` builds one per configured key, in this order.
+SCANNER_BACKENDS: Mapping[str, str] = {"serial": "serial_port", "hid": "hid_device"}
+
+
+def parse_camera_source(source: str) -> tuple[Backend, str]:
+    """``camera.source`` → (back end, argument); ``ValueError`` naming the accepted forms otherwise."""
+    name, colon, argument = source.strip().partition(":")
+    for backend in CAMERA_BACKENDS:
+        if backend.name != name:
+            continue
+        if colon and not backend.argument:
+            break
+        if backend.argument_required and not argument:
+            break
+        return backend, argument
+    allowed = ", ".join(b.usage for b in CAMERA_BACKENDS)
+    raise ValueError(f"{source!r} is not a camera source; allowed: {allowed}")
 
 
 @dataclass(frozen=True, slots=True, eq=False)

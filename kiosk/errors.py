@@ -9,6 +9,8 @@
     ├── TrustListError         a trust list or signer certificate file could not be read
     ├── DecodeError            an image could not be read or decoded at all
     ├── DeviceError            a camera, scanner or gate output failed or cannot be opened
+    ├── RosterError            a staff roster file was refused (every bad row named; nothing imported)
+    ├── ExportError            an export could not be written to its folder or USB stick
     └── StoreError             the local record could not be written or read
         ├── StorageFullError   the disk is full: the visit is "not recorded", nothing stored is lost
         ├── OutOfServiceError  free space is below the configured floor
@@ -61,6 +63,19 @@ class DecodeError(KioskError):
 
 class DeviceError(KioskError):
     """A device failed: a camera that cannot be opened or read, a scanner that went away."""
+
+
+class RosterError(KioskError):
+    """A staff roster could not be imported or read; ``problems`` lists ``(row number, what is wrong)``
+    for every bad row (row 0: the file as a whole). Nothing was imported."""
+
+    def __init__(self, message: str, problems: tuple[tuple[int, str], ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+class ExportError(KioskError):
+    """An export file could not be written (the stick is full, write-protected or was pulled out)."""
 
 
 class StoreError(KioskError):

@@ -75,7 +75,8 @@ def clean_text(text: str) -> str:
     return text
 
 
-def _safe(value: str | int | bool) -> str | int | bool:
+def safe_cell(value: str | int | bool) -> str | int | bool:
+    """A cell as any export writes it: text cleaned (``clean_text``), a formula start behind an apostrophe."""
     if not isinstance(value, str):
         return value
     value = clean_text(value)
@@ -84,30 +85,37 @@ def _safe(value: str | int | bool) -> str | int | bool:
 
 def export_visits(visits: Iterable[Visit], path: Path, fmt: str) -> int:
     """Write ``visits`` (oldest first) to ``path`` as ``csv`` or ``xlsx``; return the row count."""
-    rows = [[_safe(v) for v in visit_row(visit)] for visit in sorted(visits, key=lambda v: v.seq)]
-    if fmt == "csv":
-        _write_csv(path, rows)
-    elif fmt == "xlsx":
-        _write_xlsx(path, rows)
-    else:
-        raise ValueError(f"unknown export format {fmt!r}")
+    rows = [[safe_cell(v) for v in visit_row(visit)] for visit in sorted(visits, key=lambda v: v.seq)]
+    write_table(path, fmt, COLUMNS, rows, sheet="visits")
     return len(rows)
 
 
-def _write_csv(path: Path, rows: Sequence[Sequence[object]]) -> None:
+def write_table(
+    path: Path, fmt: str, columns: Sequence[str], rows: Sequence[Sequence[object]], *, sheet: str
+) -> None:
+    """Write a header and rows (already passed through ``safe_cell``) as ``csv`` or ``xlsx``."""
+    if fmt == "csv":
+        _write_csv(path, columns, rows)
+    elif fmt == "xlsx":
+        _write_xlsx(path, columns, rows, sheet)
+    else:
+        raise ValueError(f"unknown export format {fmt!r}")
+
+
+def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
     # UTF-8 with a BOM so that Excel on Windows shows Vietnamese names correctly when double-clicked.
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(COLUMNS)
+        writer.writerow(columns)
         writer.writerows(rows)
 
 
-def _write_xlsx(path: Path, rows: Sequence[Sequence[object]]) -> None:
+def _write_xlsx(path: Path, columns: Sequence[str], rows: Sequence[Sequence[object]], title: str) -> None:
     from openpyxl import Workbook  # noqa: PLC0415 - only the export needs it
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("visits")
-    sheet.append(list(COLUMNS))
+    sheet = book.create_sheet(title)
+    sheet.append(list(columns))
     for row in rows:
         sheet.append(list(row))
     book.save(path)

@@ -70,6 +70,9 @@ class Reason(StrEnum):
     # recording
     NOT_RECORDED = "not_recorded"
     OUT_OF_SERVICE = "out_of_service"
+    # the guard (kiosk.guard): a visitor typed in by hand, a refusal the guard overrode
+    MANUAL_ENTRY = "manual_entry"
+    GUARD_OVERRIDE = "guard_override"
 
 
 class Outcome(StrEnum):
@@ -203,3 +206,10 @@ class Visit:
     warnings: tuple[str, ...] = field(default=())
     #: which identity key made ``identity_hash`` (``"sha256"``: an unkeyed hash recorded before schema 3)
     identity_key_id: str | None = None
+    #: who recorded a manual entry or an override (the guard's role or name, never a PIN); None otherwise
+    guard: str | None = None
+    #: the reason the guard gave for a manual entry or an override (cleaned, at most 200 characters)
+    note: str | None = None
+    #: the verdict an override replaced (``Reason.GUARD_OVERRIDE`` visits only)
+    original_outcome: Outcome | None = None
+    original_reason: Reason | None = None

@@ -1,4 +1,5 @@
-"""Test-wide settings: Hypothesis profiles, and the EU DCC suite's per-country table in the summary."""
+"""Test-wide settings: Hypothesis profiles, hardware tests skipped off the device, and the EU DCC suite's
+per-country table in the summary."""
 
 from __future__ import annotations
 
@@ -11,6 +12,25 @@ from hypothesis import settings
 settings.register_profile("default", max_examples=600)
 settings.register_profile("soak", max_examples=20_000)
 settings.load_profile("soak" if os.environ.get("KIOSK_SOAK") == "1" else "default")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip ``hardware`` tests, saying what they need, unless the run selects them with ``-m hardware``.
+
+    Skipped rather than deselected, so the summary shows that they did not run and why. A test names what
+    it needs as the marker's argument: ``@pytest.mark.hardware("a V4L2 camera")``. On the device,
+    ``pytest -m hardware`` runs them (and only them); each still skips with its own reason if its device is
+    missing.
+    """
+    if "hardware" in (config.getoption("markexpr") or ""):
+        return
+    for item in items:
+        marker = item.get_closest_marker("hardware")
+        if marker is not None:
+            needs = marker.args[0] if marker.args else "a real Raspberry Pi device"
+            item.add_marker(
+                pytest.mark.skip(reason=f"hardware test: needs {needs}; run with -m hardware on the device")
+            )
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -1,8 +1,8 @@
 """FrameGrabber: newest-frame hand-over, measured rate, and supervision of a camera that fails or stalls.
 
-The camera here is a scriptable fake: it produces frames, raises, or blocks in ``read`` until closed (what a
-USB camera does when it is pulled out mid-read). Waiting uses the grabber's status callback and conditions
-with timeouts; nothing sleeps to let time pass.
+The camera here is ``hardware.camera.ScriptedCamera``, the shipped fake: it produces frames, raises, or
+blocks in ``read`` until closed (what a USB camera does when it is pulled out mid-read). Waiting uses the
+grabber's status callback and conditions with timeouts; nothing sleeps to let time pass.
 """
 
 from __future__ import annotations
@@ -14,87 +14,14 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 import numpy as np
 import pytest
 
-from hardware.camera import FrameGrabber, ReplayCamera
+from hardware.camera import FrameGrabber, ReplayCamera, ScriptedCamera
 from kiosk.config import CameraConfig
-from kiosk.device import CameraState, CameraStatus, DeviceError, Frame
-
-
-class ScriptedCamera:
-    """A camera whose behaviour the test switches: ``ok`` (frames every ``period_s``), ``raise``, ``stall``.
-
-    ``stall`` blocks ``read`` until the camera is closed or the mode changes; ``hang`` blocks it even through
-    ``close`` (a driver that never returns) until the mode changes.
-    """
-
-    name = "scripted"
-
-    def __init__(self, period_s: float = 0.005) -> None:
-        self.period_s = period_s
-        self.mode = "ok"
-        self.opens = 0
-        self._cond = threading.Condition()
-        self._open = False
-        self._value = 0
-        self.blocked = False
-
-    def set_mode(self, mode: str) -> None:
-        with self._cond:
-            self.mode = mode
-            self._cond.notify_all()
-
-    def open(self) -> None:
-        with self._cond:
-            if self.mode == "raise":
-                raise DeviceError("scripted: no such device (unplugged)")
-            self._open = True
-            self.opens += 1
-
-    def read(self) -> tuple[np.ndarray, np.ndarray | None]:
-        with self._cond:
-            waited = False
-            while True:
-                if self.mode in ("hang", "stall") and (self.mode == "hang" or self._open):
-                    self.blocked = True
-                    self._cond.notify_all()
-                    self._cond.wait()
-                    continue
-                self.blocked = False
-                if not self._open:
-                    raise DeviceError("scripted: closed")
-                if self.mode == "raise":
-                    raise DeviceError("scripted: read failed (unplugged)")
-                if waited:
-                    break
-                # The frame interval of a real camera; then look at the mode again, as a driver would.
-                self._cond.wait(timeout=self.period_s)
-                waited = True
-            self._value = (self._value + 1) % 256
-            return np.full((12, 16), self._value, dtype=np.uint8), None
-
-    def wait_until_blocked(self, timeout_s: float = 5.0) -> None:
-        """Wait until a read is blocked in ``stall``/``hang`` (so every earlier frame was handed over)."""
-        with self._cond:
-            assert self._cond.wait_for(lambda: self.blocked, timeout=timeout_s), "read never blocked"
-
-    def close(self) -> None:
-        with self._cond:
-            self._open = False
-            self._cond.notify_all()
-
-    def __enter__(self) -> Self:
-        self.open()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
+from kiosk.device import CameraState, CameraStatus, Frame
+from tests.waiting import wait_for
 
 
 class StatusLog:
@@ -117,17 +44,14 @@ class StatusLog:
         self, since: int, predicate: Callable[[CameraStatus], bool], timeout_s: float
     ) -> tuple[float, CameraStatus]:
         """The first report after index ``since`` that satisfies ``predicate``; fails after the timeout."""
-        deadline = time.monotonic() + timeout_s
-        with self._cond:
-            while True:
-                for when, status in self.events[since:]:
-                    if predicate(status):
-                        return when, status
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    seen = [s.state.value for _, s in self.events[since:]]
-                    pytest.fail(f"no matching camera status within {timeout_s} s; saw {seen}")
-                self._cond.wait(remaining)
+
+        def first() -> tuple[float, CameraStatus] | None:
+            return next(((when, s) for when, s in self.events[since:] if predicate(s)), None)
+
+        def seen() -> str:
+            return f"a matching camera status (saw {[s.state.value for _, s in self.events[since:]]})"
+
+        return wait_for(first, timeout_s, condition=self._cond, what=seen)
 
 
 def fd_count() -> int:

@@ -1,6 +1,6 @@
-"""The ``kiosk`` command line as operators and scripts use it (the contract in ``kiosk.cli``'s docstring).
+"""The ``kiosk`` command line as operators and scripts use it (the contract in ``app.cli``'s docstring).
 
-Commands run in-process through ``kiosk.cli.main``; a few run as real subprocesses to prove that no
+Commands run in-process through ``app.cli.main``; a few run as real subprocesses to prove that no
 traceback ever reaches the user. QR images are rendered at test time and written with OpenCV; databases
 are real SQLite files under ``tmp_path``. Each test gets an empty config file through ``KIOSK_CONFIG`` so
 that no machine configuration leaks in.
@@ -26,7 +26,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from openpyxl import load_workbook
 
-from kiosk.cli import main
+from app.cli import main
 from kiosk.demo import (
     CCCD_AN,
     CCCD_BINH,
@@ -633,7 +633,7 @@ def test_subprocess_errors_are_one_line_without_traceback(
     env["KIOSK_CONFIG"] = str(isolated)
 
     proc = subprocess.run(
-        [sys.executable, "-m", "kiosk.cli", *args],
+        [sys.executable, "-m", "app.cli", *args],
         cwd=tmp_path,
         env=env,
         capture_output=True,

@@ -28,11 +28,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import NameOID
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from kiosk.cli import main as cli_main
+from app.cli import main as cli_main
+from kiosk.demo import self_signed_dsc
 from kiosk.errors import PayloadError, TrustListError
 from kiosk.model import Kind, Reason
 from kiosk.payloads.base45 import ALPHABET, b45decode, b45encode
@@ -77,26 +77,16 @@ def make_dsc(
     not_before: datetime = DSC_FROM,
     not_after: datetime = DSC_TO,
 ) -> Dsc:
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, country),
-            x509.NameAttribute(NameOID.COMMON_NAME, "TEST DSC"),
-        ]
+    der = self_signed_dsc(
+        key,
+        not_before=not_before,
+        not_after=not_after,
+        country=country,
+        common_name="TEST DSC",
+        eku=eku,
+        serial=serial,
     )
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(serial)
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-    )
-    if eku:
-        usages = [x509.ObjectIdentifier(oid) for oid in eku]
-        builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
-    cert = builder.sign(key, hashes.SHA256())
-    return Dsc(key, cert.public_bytes(Encoding.DER))
+    return Dsc(key, der)
 
 
 def hcert(kind: str = "v", *, entries: int = 1, **extra: Any) -> dict[str, Any]:
@@ -904,6 +894,144 @@ def test_mutated_cose_never_leaks_library_errors(p256: Dsc, data: st.DataObject)
         original[index] = data.draw(st.integers(0, 255))
     with contextlib.suppress(PayloadError):
         verify_dcc(hc1(bytes(original)), p256.trust(), NOW)
+
+
+# --- properties that fail when verification is broken (issue 7, item 11) --------------------------------
+#
+# Each was seen to fail with verification broken on purpose: the first with the signature check skipped,
+# the second with an empty trust list taken as "no list yet, accept unchecked".
+
+# Where a signed code is changed: inside one COSE member (re-encoded around the others), the COSE bytes,
+# the zlib stream, or the Base45 text. "none" keeps the signed code as it is.
+_LAYERS = ("none", "payload", "protected", "unprotected", "signature", "cose", "compressed", "text")
+
+
+def _mutated(data: st.DataObject, blob: bytes, alphabet: bytes | None = None) -> bytes:
+    """``blob`` with one to four bytes set, flipped, inserted or deleted (from ``alphabet`` if given).
+
+    Every edit draws the same things whatever ``blob`` is: the throw-away keys differ between runs, so a
+    saved failing example must replay with the same draws on a signed code of another length.
+    """
+    out = bytearray(blob)
+    byte = st.sampled_from(alphabet) if alphabet else st.integers(0, 255)
+    for _ in range(data.draw(st.integers(1, 4), label="edits")):
+        op = data.draw(st.sampled_from(("set", "flip", "insert", "delete")), label="op")
+        where = data.draw(st.floats(0, 1, exclude_max=True), label="where")
+        value = data.draw(byte, label="byte")
+        bit = data.draw(st.integers(0, 7), label="bit")
+        at = int(where * (len(out) + (op == "insert")))
+        if op == "insert" or not out:
+            out.insert(at, value)
+        elif op == "set":
+            out[at] = value
+        elif op == "flip" and not alphabet:
+            out[at] ^= 1 << bit
+        else:  # a flipped bit would leave the Base45 alphabet: delete instead
+            del out[at]
+    return bytes(out)
+
+
+def _cose_members(cose_bytes: bytes) -> list[Any]:
+    """The four COSE_Sign1 members, read here independently of the verifier (tags 61 and 18 unwrapped)."""
+    obj = cbor2.loads(cose_bytes)
+    while isinstance(obj, cbor2.CBORTag) and obj.tag in (61, 18):
+        obj = obj.value
+    assert isinstance(obj, list | tuple) and len(obj) == 4, obj
+    return list(obj)
+
+
+def _signed_input(text: str) -> bytes:
+    """The Sig_structure a code's signature covers: protected header bytes and payload bytes."""
+    protected, _, payload, _ = _cose_members(zlib.decompress(b45decode(text.removeprefix("HC1:"))))
+    return cbor2.dumps(["Signature1", protected, b"", payload])
+
+
+class SignedCode:
+    """A validly signed COSE_Sign1 code and its signer. Not a dataclass: Hypothesis prints a dataclass
+    field by field, and a failing example that names 18 codes with their keys is a 40 kB warning."""
+
+    def __init__(self, dsc: Dsc, cose_bytes: bytes, label: str) -> None:
+        self.dsc, self.cose, self.label = dsc, cose_bytes, label
+
+    def __repr__(self) -> str:
+        return self.label
+
+
+@pytest.fixture(scope="module")
+def signed_codes(p256: Dsc, rsa_dsc: Dsc) -> tuple[SignedCode, ...]:
+    """Validly signed COSE_Sign1 codes: both algorithms, the kid in each header, each tagging.
+
+    Signed once: ECDSA and PSS signatures are randomised, and Hypothesis needs the same bytes on a replay.
+    """
+    return tuple(
+        SignedCode(dsc, cose(dsc, kid_where=kid_where, tag=tag), f"{alg}, kid {kid_where}, tag {tag}")
+        for dsc, alg in ((p256, "ES256"), (rsa_dsc, "PS256"))
+        for kid_where in ("protected", "unprotected", "both")
+        for tag in ("18", "61+18", "none")
+    )
+
+
+def _signed_code(data: st.DataObject, signed_codes: tuple[SignedCode, ...]) -> tuple[Dsc, str, str, str]:
+    """(signer, a validly signed HC1 code, that code after a drawn mutation, the layer mutated)."""
+    code = data.draw(st.sampled_from(signed_codes), label="signed code")
+    dsc, cose_bytes, original = code.dsc, code.cose, hc1(code.cose)
+    layer = data.draw(st.sampled_from(_LAYERS), label="layer")
+    if layer == "none":
+        return dsc, original, original, layer
+    if layer in ("payload", "protected", "signature", "unprotected"):
+        members = _cose_members(cose_bytes)
+        index = {"protected": 0, "unprotected": 1, "payload": 2, "signature": 3}[layer]
+        if layer == "unprotected":
+            # The unprotected header is not signed: any kid or algorithm may be written there.
+            members[1] = data.draw(
+                st.dictionaries(st.sampled_from((1, 4, -1)), st.one_of(st.binary(max_size=9), st.integers())),
+                label="unprotected",
+            )
+        else:
+            members[index] = _mutated(data, members[index])
+        return dsc, original, hc1(cbor2.dumps(cbor2.CBORTag(18, members))), layer
+    if layer == "cose":
+        return dsc, original, hc1(_mutated(data, cose_bytes)), layer
+    if layer == "compressed":
+        return dsc, original, "HC1:" + b45encode(_mutated(data, zlib.compress(cose_bytes, 9))), layer
+    body = _mutated(data, original.removeprefix("HC1:").encode(), ALPHABET.encode())
+    return dsc, original, "HC1:" + body.decode(), layer
+
+
+@_FUZZ
+@given(data=st.data())
+def test_a_code_that_verifies_carries_exactly_the_signed_bytes(
+    signed_codes: tuple[SignedCode, ...], data: st.DataObject
+) -> None:
+    dsc, original, text, layer = _signed_code(data, signed_codes)
+    try:
+        credential = verify_dcc(text, dsc.trust(), NOW)
+    except PayloadError:
+        assert layer != "none", "a validly signed code was refused"
+        event(f"{layer}: refused")
+        return
+    event(f"{layer}: accepted")
+    # Whatever changed around it (unprotected header, tags, encoding), what was verified is what was signed,
+    # and so is everything the kiosk reads from it.
+    assert _signed_input(text) == _signed_input(original), (
+        f"{layer} mutation accepted with other signed bytes"
+    )
+    assert credential == verify_dcc(original, dsc.trust(), NOW)
+
+
+@_FUZZ
+@given(data=st.data(), junk=st.one_of(st.none(), st.text(alphabet=ALPHABET, max_size=300)))
+def test_an_empty_trust_list_refuses_every_code(
+    signed_codes: tuple[SignedCode, ...], data: st.DataObject, junk: str | None
+) -> None:
+    _, _, text, layer = _signed_code(data, signed_codes)
+    if junk is not None:
+        text, layer = "HC1:" + junk, "junk"
+    with pytest.raises(PayloadError) as info:
+        verify_dcc(text, TrustList.empty(), NOW)
+    event(f"{layer}: {info.value.reason.value}")
+    if layer == "none":  # the same code verifies against its signer (the first property)
+        assert info.value.reason is Reason.DCC_UNKNOWN_KID
 
 
 # --- Base45 ---------------------------------------------------------------------------------------------

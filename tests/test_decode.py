@@ -259,13 +259,15 @@ def _small_dense_code_scene(seed: int) -> tuple[np.ndarray, np.ndarray, bytes]:
 def test_the_main_stream_reads_what_the_preview_cannot() -> None:
     vga, full, payload = _small_dense_code_scene(seed=2)
     # A clock that never moves: no stage is skipped for time, so the outcome does not depend on load.
-    options = DecoderOptions(stages="full_crop,crop,up2", blind_stages="full2x,gamma05,up2")
+    options = DecoderOptions(
+        stages="main-stream-crop,crop,upscale2x", blind_stages="main-stream-2x,stretch-shadows,upscale2x"
+    )
     decoder = Decoder(options, clock=lambda: 0.0)
     assert decoder.decode(vga) == []  # too few pixels per module in the preview
-    assert "full2x" not in decoder.last_stages  # no main stream, no main-stream stage
+    assert "main-stream-2x" not in decoder.last_stages  # no main stream, no main-stream stage
     symbols = decoder.decode(vga, full)
     assert [s.raw for s in symbols] == [payload]
-    assert decoder.last_stats.read_by in ("full_crop", "full2x")
+    assert decoder.last_stats.read_by in ("main-stream-crop", "main-stream-2x")
     # the quad is reported in preview coordinates, around the code (preview x 200-290, y 100-190)
     xs = [p[0] for p in symbols[0].quad]
     ys = [p[1] for p in symbols[0].quad]

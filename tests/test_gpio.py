@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
-import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -22,6 +20,7 @@ from hardware.gpio import GatePatterns, GpioGate, make_gate
 from kiosk.config import GateConfig
 from kiosk.device import GateState, NullGate
 from kiosk.model import Outcome
+from tests.waiting import wait_for
 
 RELAY, GREEN, RED, BUZZER, DOOR = 17, 22, 23, 24, 25
 UNLOCK_S = 0.05
@@ -46,16 +45,6 @@ def config(**overrides: object) -> GateConfig:
     }
     values.update(overrides)
     return GateConfig(**values)  # type: ignore[arg-type]
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 3.0) -> None:
-    """Poll until ``predicate`` holds; fail after ``timeout_s`` (the background patterns run on real time)."""
-    deadline = time.monotonic() + timeout_s
-    tick = threading.Event()
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        tick.wait(0.002)
 
 
 class History:

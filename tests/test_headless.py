@@ -18,7 +18,7 @@ import pytest
 
 from kiosk.demo import CCCD_AN, CCCD_BINH, render_code
 
-KIOSK = [sys.executable, "-m", "ui.cli"]
+KIOSK = [sys.executable, "-m", "app.cli"]
 
 
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -30,21 +30,46 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def replay_folder(tmp_path: Path, payloads: list[bytes], hold: int = 20, gap: int = 40) -> Path:
+def replay_folder(
+    tmp_path: Path, payloads: list[bytes], hold: int = 20, gap: int = 40, tail: int | None = None
+) -> Path:
+    """Frames for a replay camera: ``gap`` empty frames, then each code for ``hold`` frames and ``gap``
+    empty ones after it; the last code is followed by ``tail`` empty frames (default ``gap``).
+
+    Each distinct image is written once and hard-linked under the frame names, so a long replay is cheap.
+    """
     folder = tmp_path / "frames"
     folder.mkdir()
-    empty = np.full((480, 640), 110, np.uint8)
-    frames: list[np.ndarray] = []
+    images = tmp_path / "images"
+    images.mkdir()
+    empty = images / "empty.pgm"
+    cv2.imwrite(str(empty), np.full((480, 640), 110, np.uint8))
+    frames: list[Path] = []
     for i, payload in enumerate(payloads):
-        frames += [empty] * gap + [render_code(payload, "paper", seed=i)] * hold
-    frames += [empty] * gap
-    for i, frame in enumerate(frames):
-        cv2.imwrite(str(folder / f"{i:05d}.pgm"), frame)
+        code = images / f"code{i}.pgm"
+        cv2.imwrite(str(code), render_code(payload, "paper", seed=i))
+        frames += [empty] * gap + [code] * hold
+    frames += [empty] * (gap if tail is None else tail)
+    for i, image in enumerate(frames):
+        os.link(image, folder / f"{i:05d}.pgm")
     return folder
 
 
-def test_run_headless_prints_one_json_line_per_verdict(tmp_path: Path) -> None:
-    folder = replay_folder(tmp_path, [CCCD_AN.encode(), CCCD_BINH.encode(), b"https://qr.tokhaiyte.vn/p/1"])
+def test_run_headless_prints_one_json_line_per_visitor(tmp_path: Path) -> None:
+    """Every visitor gets exactly one verdict, in order, and is recorded — deterministically.
+
+    The replay is paced in real time (30 fps) and each code is in view for 1 s (30 frames), with 1 s of
+    empty scene between visitors. The grabber hands over only the newest frame, so the loop may skip
+    frames, but it decodes one in a few milliseconds: it cannot miss 30 in a row. The replay (11 s) is
+    longer than the run (8 s), so it never loops and shows each visitor exactly once; the last code has
+    left the view 2 s before the run ends.
+    """
+    payloads = [CCCD_AN.encode(), CCCD_BINH.encode(), b"https://qr.tokhaiyte.vn/p/1"]
+    fps, hold, gap, duration_s = 30, 30, 30, 8
+    last_code_gone_s = len(payloads) * (gap + hold) / fps
+    assert last_code_gone_s <= duration_s - 2
+    tail = (duration_s + 3) * fps - len(payloads) * (gap + hold)
+    folder = replay_folder(tmp_path, payloads, hold=hold, gap=gap, tail=tail)
     db = tmp_path / "kiosk.db"
     out = subprocess.run(
         [
@@ -54,11 +79,13 @@ def test_run_headless_prints_one_json_line_per_verdict(tmp_path: Path) -> None:
             "--camera",
             f"replay:{folder}",
             "--duration",
-            "8",
+            str(duration_s),
             "--db",
             str(db),
             "--set",
-            "camera.replay_realtime=false",
+            "camera.replay_realtime=true",
+            "--set",
+            f"camera.fps={fps}",
         ],
         capture_output=True,
         text=True,
@@ -68,17 +95,23 @@ def test_run_headless_prints_one_json_line_per_verdict(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     lines = [json.loads(line) for line in out.stdout.splitlines()]
-    # The replay loops as fast as it can for 8 s: every presentation is answered, the first ones recorded.
-    assert lines, out.stderr
-    first = lines[:3]
-    assert [(v["kind"], v["outcome"], v["recorded"]) for v in first] == [
-        ("cccd", "granted", True),
-        ("cccd", "granted", True),
-        ("location", "refused", True),
-    ]
+    assert [(v["kind"], v["ok"], v["outcome"], v["reason"], v["recorded"], v["source"]) for v in lines] == [
+        ("cccd", True, "granted", "ok", True, "camera"),
+        ("cccd", True, "granted", "ok", True, "camera"),
+        ("location", False, "refused", "location_code", True, "camera"),
+    ], out.stderr
     for line in lines:
         assert set(line) >= {"kind", "ok", "outcome", "reason", "latency_ms"}
         assert line["latency_ms"] >= 0
+    from kiosk.store import Store
+
+    with Store.open_read_only(db) as store:
+        visits = store.visits()  # newest first
+    assert [(v.seq, v.kind.value, v.outcome.value) for v in visits] == [
+        (3, "location", "refused"),
+        (2, "cccd", "granted"),
+        (1, "cccd", "granted"),
+    ]
     assert "camera running" in out.stderr
     assert "Traceback" not in out.stderr
 
@@ -254,9 +287,9 @@ def test_help(args: list[str], tmp_path: Path) -> None:
 
 
 def test_health_report_names_each_scanner_and_why_one_failed() -> None:
+    from app.headless import health_report
     from hardware.notify import HealthReport
     from kiosk.device import CameraState, CameraStatus, ScannerState, ScannerStatus
-    from ui.headless import health_report
 
     camera = CameraStatus(CameraState.RUNNING, 29.84)
     serial = ScannerStatus(
@@ -359,8 +392,8 @@ def pty_path() -> Iterator[str]:
 
 def test_doctor_opens_a_working_serial_scanner(pty_path: str) -> None:
     pytest.importorskip("serial")
+    from app.doctor import Level, check_scanners
     from kiosk.config import Config, ScannerConfig
-    from ui.doctor import Level, check_scanners
 
     check = check_scanners(Config(scanner=ScannerConfig(serial_port=pty_path)))
     assert (check.level, check.message) == (Level.OK, f"serial scanner {pty_path} opened")
@@ -371,8 +404,8 @@ def test_doctor_says_why_each_scanner_cannot_be_opened_and_what_to_do(
     tmp_path: Path, pty_path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("serial")
+    from app.doctor import Level, check_scanners
     from kiosk.config import Config, ScannerConfig
-    from ui.doctor import Level, check_scanners
 
     monkeypatch.setitem(sys.modules, "evdev", None)  # as on a kiosk without python3-evdev
     missing = tmp_path / "ttyS99"

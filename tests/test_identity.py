@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from kiosk.cli import main
+from app.cli import main
 from kiosk.demo import CCCD_AN, CCCD_BINH, render_code
 from kiosk.errors import ConfigError
 from kiosk.identity import (

@@ -10,7 +10,7 @@ HEAVY = ("cv2", "PySide6", "gpiozero", "picamera2", "requests", "openpyxl", "seg
 
 def test_core_import_pulls_in_no_heavy_or_hardware_library() -> None:
     code = (
-        "import sys, kiosk.cli, kiosk.pipeline, kiosk.payloads, kiosk.decode, kiosk.store, kiosk.policy,"
+        "import sys, app.cli, app.build, kiosk.pipeline, kiosk.payloads, kiosk.decode, kiosk.store, kiosk.policy,"
         " kiosk.export, kiosk.demo, kiosk.config\n"
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )

@@ -2,7 +2,7 @@
 
 Each case here was an ``internal error`` (an OverflowError, a RecursionError, a UnicodeDecodeError) or
 was silently accepted before; now it names the value and what is accepted. Image batches go on past a bad
-image, whatever the image did to the decoder. Commands run in-process through ``ui.cli.main`` (the core
+image, whatever the image did to the decoder. Commands run in-process through ``app.cli.main`` (the core
 commands plus ``run``); a few run as real processes, where OpenCV's own warnings would show.
 """
 
@@ -22,12 +22,12 @@ import cv2
 import numpy as np
 import pytest
 
+from app.cli import main
 from kiosk.config import MAX_CONFIG_BYTES, load_config
 from kiosk.decode.decoder import Decoder
 from kiosk.demo import CCCD_AN, render_code
 from kiosk.errors import ConfigError
 from kiosk.payloads.text import MAX_PAYLOAD_BYTES
-from ui.cli import main
 
 
 @pytest.fixture(autouse=True)
@@ -351,7 +351,7 @@ def run_kiosk(tmp_path: Path, isolated: Path, *argv: str) -> subprocess.Complete
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KIOSK_", "OPENCV_"))}
     env["KIOSK_CONFIG"] = str(isolated)
     return subprocess.run(
-        [sys.executable, "-m", "ui.cli", *argv],
+        [sys.executable, "-m", "app.cli", *argv],
         cwd=tmp_path,
         env=env,
         stdin=subprocess.DEVNULL,

@@ -9,7 +9,6 @@ import os
 import queue
 import sys
 import threading
-import time
 import types
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -28,6 +27,7 @@ from hardware.scanner import (
 )
 from kiosk.config import ScannerConfig
 from kiosk.device import ScannerState, ScannerStatus
+from tests.waiting import wait_for
 
 # Invented CCCD payloads (see reference/payload-formats.md §1): UTF-8 names and addresses with diacritics.
 CCCD_1 = (
@@ -35,16 +35,6 @@ CCCD_1 = (
 )
 CCCD_2 = "046190004321||Trần Thị Bích Ngọc|23071985|Nữ|Thôn Dương Nỗ, Phú Dương, Phú Vang|02092021".encode()
 FAST = Backoff(0.01, 0.05)
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 3.0) -> None:
-    """Poll until ``predicate`` holds; fail after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    tick = threading.Event()
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        tick.wait(0.002)
 
 
 def reader_threads() -> list[str]:
@@ -485,6 +475,7 @@ def test_hid_scanner_retries_a_busy_grab_and_reopens_after_unplug(caplog: pytest
     assert sum("lost" in m for m in messages) == 1
 
 
+@pytest.mark.hardware("/dev/uinput (the uinput module, write access) and python3-evdev")
 def test_hid_scanner_over_uinput_round_trip() -> None:
     evdev = pytest.importorskip("evdev")
     if not os.access("/dev/uinput", os.W_OK):

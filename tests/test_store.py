@@ -26,7 +26,7 @@ from kiosk.model import (
     Outcome,
     Reason,
 )
-from kiosk.store import SCHEMA_VERSION, Store
+from kiosk.store import SCHEMA_VERSION, DiskSpace, Store
 from kiosk.store import db as schema
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
@@ -232,6 +232,11 @@ ALLOWED_COLUMNS = {
         "manual",
         "warnings",
         "identity_key_id",
+        # schema 4: who recorded a manual entry or override, the reason given, the verdict it replaced
+        "guard",
+        "note",
+        "original_outcome",
+        "original_reason",
     },
     "outbox": {"id", "visit_id", "uploaded_at"},
     "device_sequence": {"device_id", "last_seq"},
@@ -578,6 +583,28 @@ def test_default_disk_free_reads_the_real_disk(open_store: OpenStore) -> None:
     store = open_store(disk_free=None, min_free_mb=0)
     assert store.free_bytes() > 0
     assert not store.is_out_of_service()
+
+
+def test_disk_space_is_one_rule_for_the_store_and_the_doctor(open_store: OpenStore, tmp_path: Path) -> None:
+    below, near, ample = (
+        DiskSpace(49 * MIB, 50 * MIB),
+        DiskSpace(99 * MIB, 50 * MIB),
+        DiskSpace(100 * MIB, 50 * MIB),
+    )
+    assert (below.out_of_service, below.low, below.free_mb, below.floor_mb) == (True, True, 49, 50)
+    assert (near.out_of_service, near.low) == (False, True)
+    assert (ample.out_of_service, ample.low) == (False, False)
+    assert open_store(min_free_mb=50, disk_free=lambda _d: 49 * MIB).disk_space() == below
+    # The doctor measures before the gate made the database folder: at the nearest folder that exists.
+    asked: list[Path] = []
+
+    def disk_free(directory: Path) -> int:
+        asked.append(directory)
+        return 7 * MIB
+
+    assert DiskSpace.measure(tmp_path / "not" / "yet", 5, disk_free) == DiskSpace(7 * MIB, 5 * MIB)
+    assert asked == [tmp_path]
+    assert DiskSpace.measure(tmp_path, 0).free_bytes > 0  # the real disk
 
 
 # ------------------------------------------------------------------------------------------------

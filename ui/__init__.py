@@ -1,5 +1,5 @@
-"""Layer: ui. The touchscreen app (PySide6) and the composition root that wires core and devices.
+"""Layer: ui. The touchscreen app (PySide6): screens, view-models and the bridge from the scan worker.
 
-``ui.cli`` is the ``kiosk`` console script; ``ui.headless`` runs the live gate without a screen and
-``ui.doctor`` is the installer's self-test. Nothing imports this package (checked by import-linter).
+Imported by the composition root (``app``) only when a screen is used, so a headless install never needs
+PySide6; nothing else imports it (checked by import-linter).
 """

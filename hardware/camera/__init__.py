@@ -1,5 +1,8 @@
 """Layer: hardware. Cameras behind one small protocol, chosen by ``make_camera(config)``, read by
 ``FrameGrabber`` (newest frame only, supervised: a lost camera is reported and reopened with back-off).
+
+``ScriptedCamera`` is the test double every layer's tests share; only a test constructs it (``make_camera``
+never does).
 """
 
 from hardware.camera.base import Camera, CameraBase, FramePair
@@ -9,6 +12,7 @@ from hardware.camera.grabber import FrameGrabber
 from hardware.camera.opencv import OpenCVCamera
 from hardware.camera.picamera2 import Picamera2Camera
 from hardware.camera.replay import ReplayCamera
+from hardware.camera.scripted import ScriptedCamera, ScriptedMode
 
 __all__ = [
     "Camera",
@@ -20,5 +24,7 @@ __all__ = [
     "OpenCVCamera",
     "Picamera2Camera",
     "ReplayCamera",
+    "ScriptedCamera",
+    "ScriptedMode",
     "make_camera",
 ]

@@ -14,6 +14,7 @@ from typing import Protocol, Self
 
 import numpy as np
 
+from kiosk.config import parse_manual_setting
 from kiosk.device import DeviceError
 from kiosk.model import Gray
 
@@ -66,14 +67,14 @@ class CameraBase:
 
 
 def manual_value(value: str, key: str) -> float | None:
-    """``"auto"`` → None (leave it to the camera), a number → that number; anything else is an error."""
-    text = value.strip().lower()
-    if text in ("", "auto"):
-        return None
+    """``camera.<key>`` parsed by the config's own parser: None for ``"auto"``, else the number.
+
+    A value that skipped validation (a config built in code) is a ``DeviceError`` naming the key.
+    """
     try:
-        return float(text)
-    except ValueError:
-        raise DeviceError(f"camera.{key}: expected 'auto' or a number, got {value!r}") from None
+        return parse_manual_setting(value)
+    except ValueError as exc:
+        raise DeviceError(f"camera.{key}: {exc}") from None
 
 
 def to_gray(image: np.ndarray) -> Gray:

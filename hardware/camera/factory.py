@@ -18,35 +18,37 @@ from hardware.camera.opencv import OpenCVCamera, default_device, parse_device
 from hardware.camera.picamera2 import Picamera2Camera
 from hardware.camera.replay import ReplayCamera
 from kiosk.config import CameraConfig
-from kiosk.device import DeviceError
+from kiosk.device import DeviceError, parse_camera_source
 
 log = logging.getLogger(__name__)
-
-ALLOWED = "auto, picamera2, opencv, opencv:DEVICE, replay:PATH, demo"
 
 
 def make_camera(config: CameraConfig, *, clock: Callable[[], float] = time.monotonic) -> Camera:
     """The camera for ``config.source``, already opened (so a missing device fails here, loudly).
 
+    The source is parsed by ``kiosk.device.parse_camera_source``, the registry that validation uses too.
     ``clock`` paces the replay and demo cameras. Raises ``DeviceError`` naming what was tried.
     """
-    source = config.source.strip()
-    kind, _, arg = source.partition(":")
-    camera: Camera
-    if source == "auto":
+    try:
+        backend, argument = parse_camera_source(config.source)
+    except ValueError as exc:
+        raise DeviceError(f"camera.source {exc}") from exc
+    if backend.name == "auto":
         return _auto(config)
-    if source == "picamera2":
-        camera = Picamera2Camera(config)
-    elif kind == "opencv":
-        camera = OpenCVCamera(parse_device(arg) if arg else default_device(), config)
-    elif kind == "replay" and arg:
-        camera = ReplayCamera(Path(arg), config, clock=clock)
-    elif source == "demo":
-        camera = DemoCamera(config, clock=clock)
-    else:
-        raise DeviceError(f"camera.source {source!r} is not one of: {ALLOWED}")
+    camera = BUILDERS[backend.name](config, argument, clock)
     _open(camera)
     return camera
+
+
+#: How each registered back end is built (``kiosk.device.CAMERA_BACKENDS``; ``auto`` is ``_auto``).
+BUILDERS: dict[str, Callable[[CameraConfig, str, Callable[[], float]], Camera]] = {
+    "picamera2": lambda config, _arg, _clock: Picamera2Camera(config),
+    "opencv": lambda config, arg, _clock: OpenCVCamera(
+        parse_device(arg) if arg else default_device(), config
+    ),
+    "replay": lambda config, arg, clock: ReplayCamera(Path(arg), config, clock=clock),
+    "demo": lambda config, _arg, clock: DemoCamera(config, clock=clock),
+}
 
 
 def _auto(config: CameraConfig) -> Camera:

@@ -6,10 +6,13 @@ Which mode keeps Vietnamese intact, and how to set a scanner up: ``docs/scanners
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hardware.scanner.base import Backoff, PayloadCallback, ReconnectingReader, Scanner, StatusCallback
 from hardware.scanner.hid import HidScanner, KeyDecoder
 from hardware.scanner.serial import LineFramer, SerialScanner
 from kiosk.config import ScannerConfig
+from kiosk.device import SCANNER_BACKENDS
 
 __all__ = [
     "Backoff",
@@ -33,8 +36,17 @@ def make_scanners(config: ScannerConfig, *, on_status: StatusCallback | None = N
     changes of state (see ``ReconnectingReader``).
     """
     scanners: list[Scanner] = []
-    if config.serial_port:
-        scanners.append(SerialScanner(config.serial_port, config.serial_baud, on_status=on_status))
-    if config.hid_device:
-        scanners.append(HidScanner(config.hid_device, on_status=on_status))
+    for name, key in SCANNER_BACKENDS.items():
+        device = getattr(config, key)
+        if device:
+            scanners.append(BUILDERS[name](device, config, on_status))
     return scanners
+
+
+#: How each registered scanner back end is built (``kiosk.device.SCANNER_BACKENDS``).
+BUILDERS: dict[str, Callable[[str, ScannerConfig, StatusCallback | None], Scanner]] = {
+    "serial": lambda device, config, on_status: SerialScanner(
+        device, config.serial_baud, on_status=on_status
+    ),
+    "hid": lambda device, _config, on_status: HidScanner(device, on_status=on_status),
+}

@@ -2,8 +2,13 @@
 
 The fast path is one zxing-cpp call (QR only, ``TextMode.Plain``, raw bytes kept). zxing-cpp is asked to
 return symbols it *located* but could not decode as well; only when such a symbol shows a code is present,
-and nothing was read, do the fallback stages of :mod:`kiosk.decode.fallback` run, inside a per-frame time
+and nothing was read, do the fallback stages of :mod:`kiosk.decode.stage` run, inside a per-frame time
 budget. An empty frame therefore costs one zxing-cpp call and nothing more.
+
+A frame larger than a camera preview (640×480) given without a main stream, such as a phone photo, is
+read as a camera's pair of streams: when the fast path on the whole frame reads nothing, its area-reduced
+preview is decoded the usual way with the frame itself as the main stream. So a large photo is never read
+worse than its own downscale, and the whole-frame stages never run on megapixels.
 
 Called from the scan worker thread; a ``Decoder`` is not shared between threads.
 """
@@ -14,15 +19,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import numpy as np
 import zxingcpp
 
-from kiosk.decode import fallback
-from kiosk.decode.image import DEFAULT_MAX_IMAGE_PIXELS
+from kiosk.decode import stage as fallback
+from kiosk.decode.options import DecoderOptions
 from kiosk.decode.text import text_of
 from kiosk.errors import DecodeError
 from kiosk.model import Gray, Quad, Symbol
@@ -32,37 +36,7 @@ log = logging.getLogger(__name__)
 
 _FAST_STAGE = "zxing"
 
-
-@dataclass(frozen=True, slots=True)
-class DecoderOptions:
-    """How hard the decoder tries. Embedded in the kiosk configuration: simple typed fields only."""
-
-    fallbacks: bool = True
-    """Run the fallback stages when a code seems present and the fast path read nothing."""
-    try_pyzbar: bool = True
-    """Use ZBar (pyzbar) as one fallback stage when it is installed; absent → skipped silently."""
-    wechat_model_dir: Path | None = None
-    """Folder holding the four WeChat QR model files; needs ``cv2.wechat_qrcode`` (opencv-contrib 4.x)."""
-    max_fallback_ms: float = 60.0
-    """Per-frame budget for the fallback stages, so one hard frame cannot stall the gate."""
-    max_fallback_pixels: int = 2_000_000
-    """Whole-frame fallback stages skip images (after any upscaling) larger than this many pixels."""
-    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
-    """An image file whose header declares more pixels than this is refused before it is decoded
-    (``load_gray``; at most ``MAX_IMAGE_PIXELS_CEILING``). 12 MP phone photos fit the default."""
-    micro_qr: bool = False
-    """Also accept Micro QR codes (no ID card or certificate uses them; off saves time)."""
-    crop_margin: float = 0.5
-    """Margin around a located-but-failed symbol, as a fraction of its size, for the crop stages."""
-    crop_target_px: int = 600
-    """A crop is upscaled (never beyond 4×) so the symbol is about this many pixels wide."""
-    stages: str = "full_crop,crop,gh,gamma3,sharpen1,up2,crop_clahe4,up2gh,pyzbar_up2"
-    """Fallback stages, in order, for a frame where zxing-cpp located a symbol it could not decode."""
-    blind_stages: str = "full2x,gamma05,down2,gamma3,up2,median3,open,pyzbar,clahe4,up2gh,up2adapt"
-    """Fallback stages for a frame where nothing was located but the edge signal says a code may be."""
-    edge_fraction_min: float = 0.025
-    """Edge density (see ``fallback.edge_fraction``) above which an unlocated frame gets the blind
-    stages; measured so that most idle frames stay below it. 1.0 disables the blind stages."""
+__all__ = ["DecodeStats", "Decoder", "DecoderOptions", "dedupe"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +97,8 @@ class Decoder:
         """Decode every QR code in ``gray`` (2-D ``uint8``). Quads are in ``gray``'s pixel coordinates.
 
         ``full`` is the same scene at a higher resolution (a camera's main stream, same aspect ratio),
-        used only by the ``full_crop``/``full2x`` fallbacks when the preview-size frame could not be read.
+        used only by the ``main-stream-*`` fallbacks when the preview-size frame could not be read. A
+        ``gray`` larger than 640×480 given without ``full`` is read through its own preview (module doc).
         ``blind=False`` skips the stages for frames where nothing was located (the live loop rations them:
         an empty but busy scene would otherwise pay for them on every frame).
         """
@@ -138,13 +113,26 @@ class Decoder:
                 raise DecodeError(f"full frame {fw}x{fh} is not a larger view of the {gw}x{gh} frame")
         start = self._clock()
         symbols, failed = self._zxing(gray, _FAST_STAGE)
+        # The budget bounds the fallbacks, so it starts when the fast path is done: on a 12 Mpx photo
+        # zxing-cpp's own pass can take longer than the whole budget (at 640×480 it takes under 1 ms).
+        deadline = (start if symbols else self._clock()) + self.options.max_fallback_ms / 1000.0
         stages = [_FAST_STAGE]
         read_by = _FAST_STAGE if symbols else None
         exhausted = False
-        stages_to_run = self._fallback_plan(gray, failed, blind) if not symbols else []
+        # What the fallbacks work on: the frame and its main stream; k maps their coordinates to gray's.
+        frame, main, k = gray, full, 1.0
+        preview = None
+        if not symbols and full is None and self.options.fallbacks:
+            preview = fallback.preview_of(gray)
+        if preview is not None:
+            frame, main, k = preview, gray, gray.shape[1] / preview.shape[1]
+            stages.append(fallback.PREVIEW_STAGE)
+            symbols, seen = self._zxing(preview, fallback.PREVIEW_STAGE)
+            read_by = fallback.PREVIEW_STAGE if symbols else None
+            failed = _merge_located(seen, [fallback.scaled_quad(q, 1.0 / k) for q in failed])
+        stages_to_run = self._fallback_plan(frame, failed, blind) if not symbols else []
         if stages_to_run:
-            deadline = start + self.options.max_fallback_ms / 1000.0
-            ctx = fallback.Context(gray=gray, failed=tuple(failed), options=self.options, full=full)
+            ctx = fallback.Context(gray=frame, failed=tuple(failed), options=self.options, full=main)
             for stage in stages_to_run:
                 if self._clock() >= deadline:
                     exhausted = True
@@ -153,7 +141,7 @@ class Decoder:
                     continue
                 stages.append(stage.name)
                 try:
-                    symbols = stage.run(ctx)
+                    symbols = dedupe(stage.run(ctx))  # one code in two crops is read twice
                 except Exception:
                     # A broken optional stage must not lose the frame; the fast path already ran.
                     log.debug("decode stage %s failed", stage.name, exc_info=True)
@@ -161,6 +149,9 @@ class Decoder:
                 if symbols:
                     read_by = stage.name
                     break
+        if k != 1.0:
+            symbols = fallback.scaled(symbols, k)
+            failed = [fallback.scaled_quad(q, k) for q in failed]
         self.last_stats = DecodeStats(
             stages=tuple(stages),
             read_by=read_by,
@@ -240,6 +231,16 @@ def dedupe(symbols: list[Symbol]) -> list[Symbol]:
         cx, cy = _centre(sym.quad)
         if not any(o.raw == sym.raw and _inside_or_near(o.quad, cx, cy) for o in out):
             out.append(sym)
+    return out
+
+
+def _merge_located(first: list[Quad], more: list[Quad]) -> list[Quad]:
+    """``first``, then the quads of ``more`` whose centre is not inside one of them (one code, one crop)."""
+    out = list(first)
+    for quad in more:
+        cx, cy = _centre(quad)
+        if not any(_inside_or_near(o, cx, cy) for o in out):
+            out.append(quad)
     return out
 
 

@@ -6,6 +6,6 @@ privacy_notice_version=...)``, then ``record``, ``pending``/``acknowledge`` for 
 """
 
 from kiosk.store.db import SCHEMA_VERSION
-from kiosk.store.repository import Store, default_disk_free
+from kiosk.store.repository import DiskSpace, Store, default_disk_free
 
-__all__ = ["SCHEMA_VERSION", "Store", "default_disk_free"]
+__all__ = ["SCHEMA_VERSION", "DiskSpace", "Store", "default_disk_free"]

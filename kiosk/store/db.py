@@ -149,6 +149,10 @@ class VisitRow(BaseRow):
     manual = pw.BooleanField()
     warnings = pw.TextField()
     identity_key_id = pw.TextField(null=True)
+    guard = pw.TextField(null=True)
+    note = pw.TextField(null=True)
+    original_outcome = pw.TextField(null=True)
+    original_reason = pw.TextField(null=True)
 
     class Meta:
         table_name = "visit"
@@ -266,8 +270,22 @@ def _v3_identity_key_id(db: pw.SqliteDatabase) -> None:
     sql(db, "UPDATE visit SET identity_key_id = 'sha256' WHERE identity_hash IS NOT NULL")
 
 
+def _v4_guard_records(db: pw.SqliteDatabase) -> None:
+    """Version 4: manual entries and overrides name the guard who recorded them (a role or name, never a
+    PIN) and the reason given; an override keeps the verdict it replaced. All NULL for a scanned visit."""
+    sql(db, "ALTER TABLE visit ADD COLUMN guard TEXT")
+    sql(db, "ALTER TABLE visit ADD COLUMN note TEXT")
+    sql(db, "ALTER TABLE visit ADD COLUMN original_outcome TEXT")
+    sql(db, "ALTER TABLE visit ADD COLUMN original_reason TEXT")
+
+
 Migration = Callable[[pw.SqliteDatabase], None]
-MIGRATIONS: Final[tuple[Migration, ...]] = (_v1_tables, _v2_guard_and_indexes, _v3_identity_key_id)
+MIGRATIONS: Final[tuple[Migration, ...]] = (
+    _v1_tables,
+    _v2_guard_and_indexes,
+    _v3_identity_key_id,
+    _v4_guard_records,
+)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

@@ -25,7 +25,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager, suppress
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -34,8 +34,11 @@ from urllib.parse import quote
 
 import peewee as pw
 
-from kiosk.errors import CorruptDatabaseError, OutOfServiceError, StorageFullError, StoreError
+from kiosk.errors import CorruptDatabaseError, OutOfServiceError, PayloadError, StorageFullError, StoreError
+from kiosk.guard import InsideCount, SearchQuery, clean_guard, clean_note, count_inside, parse_query
+from kiosk.identity import IdentityKeyring
 from kiosk.model import ClockReading, Decision, Direction, Kind, Outcome, Reason, Visit
+from kiosk.payloads.text import ascii_digits, check_name
 from kiosk.store.db import (
     BUSY_TIMEOUT_MS,
     SCHEMA_VERSION,
@@ -64,12 +67,54 @@ MIB: Final = 1024 * 1024
 _CHUNK: Final = 500
 _SIDE_FILES: Final = ("-wal", "-shm")
 _SQLITE_MAGIC: Final = b"SQLite format 3\x00"
+CCCD_DIGITS: Final = 12
 _UPDATE_SOFTWARE: Final = "update the kiosk software (see docs/install.md) and start it again"
 
 
 def default_disk_free(directory: Path) -> int:
     """Free bytes on the file system holding ``directory`` (the production ``disk_free``)."""
     return shutil.disk_usage(directory).free
+
+
+@dataclass(frozen=True, slots=True)
+class DiskSpace:
+    """Free space where the database lives, against the floor below which the kiosk is out of service.
+
+    The one free-space rule: the store refuses to record below the floor, and ``kiosk doctor`` reports
+    the same numbers (fail below the floor, warn within twice the floor).
+    """
+
+    free_bytes: int
+    floor_bytes: int
+
+    @classmethod
+    def measure(
+        cls, directory: Path, min_free_mb: int, disk_free: Callable[[Path], int] = default_disk_free
+    ) -> DiskSpace:
+        """Measured at ``directory``, or at its nearest existing parent while it is not created yet (the
+        doctor runs before the gate has made the database folder). Raises ``OSError`` as ``disk_free`` does.
+        """
+        folder = Path(directory)
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        return cls(disk_free(folder), min_free_mb * MIB)
+
+    @property
+    def free_mb(self) -> int:
+        return self.free_bytes // MIB
+
+    @property
+    def floor_mb(self) -> int:
+        return self.floor_bytes // MIB
+
+    @property
+    def out_of_service(self) -> bool:
+        return self.free_bytes < self.floor_bytes
+
+    @property
+    def low(self) -> bool:
+        """Within twice the floor (or below it): free space before the kiosk stops recording."""
+        return self.free_bytes < 2 * self.floor_bytes
 
 
 def utc_text(moment: datetime) -> str:
@@ -220,7 +265,10 @@ class Store:
                     source.backup(db.connection())  # type: ignore[no-untyped-call]
                 except sqlite3.Error as exc:
                     raise _read_only_error(path, exc) from exc
-            problems = quick_check(db)
+            try:
+                problems = quick_check(db)
+            except (pw.PeeweeException, sqlite3.Error) as exc:
+                problems = [str(exc)]
             if problems:
                 raise CorruptDatabaseError(
                     f"the visit database {path} is damaged ({'; '.join(problems[:3])}); nothing was "
@@ -265,12 +313,6 @@ class Store:
         before is intact) or ``StoreError``. Only a normal return means the visit is durably
         recorded.
         """
-        self._check_writable()
-        if self.is_out_of_service():
-            raise OutOfServiceError(
-                f"out of service: less than {self.min_free_bytes // MIB} MiB free for {self.path}; "
-                "the visit was not recorded"
-            )
         credential = decision.credential
         warnings = credential.warnings if credential is not None else ()
         if any("," in w for w in warnings):
@@ -294,6 +336,17 @@ class Store:
             uploaded=False,
             warnings=tuple(warnings),
         )
+        return self._insert(visit)
+
+    def _insert(self, visit: Visit) -> Visit:
+        """Write ``visit`` and its outbox row in one transaction; return it with its sequence number."""
+        self._check_writable()
+        if self.is_out_of_service():
+            raise OutOfServiceError(
+                f"out of service: less than {self.min_free_bytes // MIB} MiB free for {self.path}; "
+                "the visit was not recorded"
+            )
+        at = visit.at
         wall = utc_text(at.wall)
         # One IMMEDIATE transaction for the counter, the visit and its outbox row: either all three
         # are committed or none is (the outbox pattern), and the sync worker cannot slip in between.
@@ -324,10 +377,103 @@ class Store:
                     privacy_notice_version=visit.privacy_notice_version,
                     manual=visit.manual,
                     warnings=",".join(visit.warnings),
+                    guard=visit.guard,
+                    note=visit.note,
+                    original_outcome=visit.original_outcome.value if visit.original_outcome else None,
+                    original_reason=visit.original_reason.value if visit.original_reason else None,
                 ).execute(self._db)
                 OutboxRow.insert(visit=visit_id, uploaded_at=None).execute(self._db)
         # Past this point COMMIT has returned: the visit is durable (WAL fsynced, synchronous=FULL).
         return replace(visit, seq=seq)
+
+    def record_manual(
+        self,
+        *,
+        name: str,
+        id_number: str | None,
+        note: str,
+        guard: str,
+        at: ClockReading,
+        direction: Direction,
+        keyring: IdentityKeyring,
+    ) -> Visit:
+        """Record a visitor the guard typed in (no phone or ID card to scan), queued for upload like a scan.
+
+        A ``manual`` visit, granted, reason ``manual_entry``, with the guard's role or name and the reason
+        given (``kiosk.guard.clean_note``). The ID number is optional; when given it is a 12-digit citizen
+        ID (ASCII digits) and the identity hash is that of ``id:<digits>`` under the keyring's current key,
+        so the visit matches the same person's scans and the staff roster. ``Direction.BOTH`` records an
+        entry, as the scan pipeline does.
+
+        Raises ``PayloadError`` (kind ``manual``) for input the guard must correct: the name's reasons
+        (``kiosk.payloads.text.check_name``), ``bad_id``, and ``empty`` / ``too_long`` for the reason;
+        ``ValueError`` for a guard named by a PIN; and what ``record`` raises.
+        """
+        clean_name = check_name(name, Kind.MANUAL)
+        number = (id_number or "").strip() or None
+        identity_hash = key_id = None
+        if number is not None:
+            if not (len(number) == CCCD_DIGITS and ascii_digits(number)):
+                raise PayloadError(Reason.BAD_ID, Kind.MANUAL, f"an ID number is {CCCD_DIGITS} digits")
+            identity_hash, key_id = keyring.hash(f"id:{number}"), keyring.current.key_id
+        visit = Visit(
+            uuid=str(uuid.uuid4()),
+            seq=0,
+            device_id=self.device_id,
+            location_code=self.location_code,
+            kind=Kind.MANUAL,
+            identity_hash=identity_hash,
+            identity_key_id=key_id,
+            id_number=number,
+            name=clean_name,
+            direction=Direction.OUT if direction is Direction.OUT else Direction.IN,
+            outcome=Outcome.GRANTED,
+            reason=Reason.MANUAL_ENTRY,
+            at=at,
+            privacy_notice_version=self.privacy_notice_version,
+            manual=True,
+            guard=clean_guard(guard),
+            note=clean_note(note),
+        )
+        return self._insert(visit)
+
+    def record_override(self, original: Visit, *, note: str, guard: str, at: ClockReading) -> Visit:
+        """Record the guard letting in someone the gate refused (or sent to the guard), with a reason.
+
+        A new visit, queued for upload: the same kind, identity, name and ID number and direction as the
+        refused visit, granted, reason ``guard_override``, marked manual, with the guard's role or name, the
+        reason given (``OVERRIDE_REASONS`` or typed) and the verdict it replaced. The refused visit stays
+        as it was. The original is read back from this record by its UUID, so what is copied is what was
+        recorded.
+
+        Raises ``ValueError`` when ``original`` was granted or is not in this record (or the guard is named
+        by a PIN), ``PayloadError`` for an empty or too long reason, and what ``record`` raises.
+        """
+        if original.outcome not in (Outcome.REFUSED, Outcome.NEEDS_GUARD):
+            raise ValueError(f"only a refusal can be overridden, not a {original.outcome.value} visit")
+        stored = self.get_visit(original.uuid)
+        if stored is None:
+            raise ValueError(f"visit {original.uuid} is not in this record: it cannot be overridden")
+        if stored.outcome not in (Outcome.REFUSED, Outcome.NEEDS_GUARD):
+            raise ValueError(f"only a refusal can be overridden, not a {stored.outcome.value} visit")
+        visit = replace(
+            stored,
+            uuid=str(uuid.uuid4()),
+            seq=0,
+            device_id=self.device_id,
+            location_code=self.location_code,
+            outcome=Outcome.GRANTED,
+            reason=Reason.GUARD_OVERRIDE,
+            at=at,
+            privacy_notice_version=self.privacy_notice_version,
+            manual=True,
+            uploaded=False,
+            guard=clean_guard(guard),
+            note=clean_note(note),
+            original_outcome=stored.outcome,
+            original_reason=stored.reason,
+        )
+        return self._insert(visit)
 
     def acknowledge(self, uuids: Iterable[str], *, at: datetime | None = None) -> int:
         """Mark the visits with these UUIDs as uploaded at ``at`` (default: now, UTC).
@@ -417,6 +563,56 @@ class Store:
             with self._translated("read visits"):
                 return [_to_visit(row) for row in query.execute(self._db)]
 
+    def get_visit(self, visit_uuid: str) -> Visit | None:
+        """The visit with this UUID, or None."""
+        with self._lock:
+            self._check_open()
+            query = _joined().where(VisitRow.uuid == visit_uuid)
+            with self._translated("read a visit"):
+                rows = list(query.execute(self._db))
+        return _to_visit(rows[0]) if rows else None
+
+    def search(self, text: str, *, limit: int = 50) -> list[Visit]:
+        """Visits whose name or ID number matches what the guard typed, newest first (at most ``limit``).
+
+        Name words match the beginnings of the name's words with case and accents folded ("nguyen" finds
+        "Nguyễn", "dang" finds "Đặng"); a group of digits matches the end of the ID number and needs at
+        least 4 of them. An empty query, or one with fewer digits, finds nothing (see ``kiosk.guard``).
+        Show the results with ``kiosk.guard.console_line``, which masks the ID number.
+        """
+        query = parse_query(text)
+        if not query.usable or limit <= 0:
+            return []
+        with self._lock:
+            self._check_open()
+            select = _joined()
+            for ending in query.id_endings:
+                select = select.where(pw.fn.substr(VisitRow.id_number, -len(ending)) == ending)
+            if query.words:
+                # SQLite folds neither accents nor non-ASCII case: the match runs in Python, row by row.
+                conn: sqlite3.Connection = self._db.connection()  # type: ignore[no-untyped-call]
+                conn.create_function(_NAME_MATCH_FN, 2, _name_matches)
+                select = select.where(pw.fn.kiosk_name_matches(VisitRow.name, " ".join(query.words)) == 1)
+            select = select.order_by(VisitRow.seq.desc()).limit(limit)
+            with self._translated("search visits"):
+                return [_to_visit(row) for row in select.execute(self._db)]
+
+    def inside_now(self, since: datetime) -> InsideCount:
+        """People inside now: granted entries and exits since ``since`` (the start of today, Vietnam time,
+        passed in), a person counted again only when their direction changes (``kiosk.guard.count_inside``).
+        """
+        with self._lock:
+            self._check_open()
+            query = (
+                VisitRow.select(VisitRow.direction, VisitRow.identity_key_id, VisitRow.identity_hash)
+                .where((VisitRow.wall_utc >= utc_text(since)) & (VisitRow.outcome == Outcome.GRANTED.value))
+                .order_by(VisitRow.seq)
+                .tuples()
+            )
+            with self._translated("count people inside"):
+                rows = [(Direction(d), k, h) for d, k, h in query.execute(self._db)]
+        return count_inside(rows)
+
     def pending(self, limit: int) -> list[Visit]:
         """Up to ``limit`` visits the server has not acknowledged, oldest (lowest ``seq``) first."""
         with self._lock:
@@ -442,9 +638,13 @@ class Store:
         except OSError as exc:
             raise StoreError(f"cannot read free space for {self.path.parent}: {exc}") from exc
 
+    def disk_space(self) -> DiskSpace:
+        """Free space where the database lives, and the floor (raises ``StoreError`` as ``free_bytes``)."""
+        return DiskSpace(self.free_bytes(), self.min_free_bytes)
+
     def is_out_of_service(self) -> bool:
         """True when free space is below the floor: the kiosk must say "out of service"."""
-        return self.free_bytes() < self.min_free_bytes
+        return self.disk_space().out_of_service
 
     def integrity_ok(self) -> bool:
         """Run the full ``PRAGMA integrity_check`` (slow on a big file: nightly, not per scan)."""
@@ -818,6 +1018,14 @@ def _fsync_dir(directory: Path) -> None:
 # row <-> value object
 
 
+_NAME_MATCH_FN: Final = "kiosk_name_matches"
+
+
+def _name_matches(name: str | None, words: str) -> int:
+    """SQL function for ``Store.search``: 1 when every folded word in ``words`` begins a word of ``name``."""
+    return int(SearchQuery(tuple(words.split()), ()).name_matches(name))
+
+
 def _joined() -> pw.ModelSelect[OutboxRow]:
     return OutboxRow.select(OutboxRow, VisitRow).join(VisitRow)
 
@@ -847,4 +1055,8 @@ def _to_visit(row: OutboxRow) -> Visit:
         uploaded=row.uploaded_at is not None,
         warnings=tuple(w for w in v.warnings.split(",") if w),
         identity_key_id=v.identity_key_id,
+        guard=v.guard,
+        note=v.note,
+        original_outcome=Outcome(v.original_outcome) if v.original_outcome else None,
+        original_reason=Reason(v.original_reason) if v.original_reason else None,
     )

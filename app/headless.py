@@ -1,4 +1,4 @@
-"""Layer: ui (composition root). ``kiosk run --headless``: the live gate without a screen.
+"""Layer: app (the composition root). ``kiosk run --headless``: the live gate without a screen.
 
 Wires the camera (through the frame grabber and its supervisor), the 2D scanners, the gate outputs, the
 scan loop and the systemd watchdog, then prints one JSON line per verdict on standard output and camera and
@@ -27,7 +27,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kiosk.cli import (
+from app.build import (
     build_pipeline,
     config_from_args,
     keyring_from_config,
@@ -58,6 +58,17 @@ def verdict_json(published: LoopVerdict) -> dict[str, Any]:
         "source": published.source,
         "recorded": verdict.visit is not None,
     }
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+def say(line: str) -> None:
+    """One whole line on standard error. Camera and scanner threads report at the same moment; print()
+    writes the text and the newline apart, and their lines would run into each other."""
+    with _STDERR_LOCK:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
 
 
 #: How often the WAL is copied into the main database file while the gate runs.
@@ -115,16 +126,10 @@ def run_headless(args: argparse.Namespace) -> int:
             config = dataclasses.replace(
                 config, store=dataclasses.replace(config.store, database=scratch / "demo.db")
             )
-            print(
-                "kiosk: demo camera: recording into a throw-away database; give --db to keep the visits",
-                file=sys.stderr,
-                flush=True,
-            )
+            say("kiosk: demo camera: recording into a throw-away database; give --db to keep the visits")
         store = stack.enter_context(open_store(config))
         if store.recovered_from is not None:
-            print(
-                f"kiosk: the database was damaged and moved aside to {store.recovered_from}", file=sys.stderr
-            )
+            say(f"kiosk: the database was damaged and moved aside to {store.recovered_from}")
         store.purge(clock.now().wall, config.retention.days)
         decoder = stack.enter_context(Decoder(config.decoder))
         decoder.warm_up()
@@ -168,11 +173,9 @@ def run_headless(args: argparse.Namespace) -> int:
         status = 0
         while not stop.is_set():
             if pipeline.failed is not None:
-                print(
+                say(
                     f"kiosk: error: the visit database failed ({pipeline.failed}); recording stopped, "
-                    "exiting so that the kiosk restarts and checks the database",
-                    file=sys.stderr,
-                    flush=True,
+                    "exiting so that the kiosk restarts and checks the database"
                 )
                 status = EXIT_STORE_FAILED
                 break
@@ -181,7 +184,7 @@ def run_headless(args: argparse.Namespace) -> int:
                 try:
                     store.checkpoint()  # its own connection: the scan loop never waits for it
                 except StoreError as exc:
-                    print(f"kiosk: checkpoint failed: {exc}", file=sys.stderr, flush=True)
+                    say(f"kiosk: checkpoint failed: {exc}")
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 break
@@ -194,24 +197,22 @@ def run_headless(args: argparse.Namespace) -> int:
 def _print_status(status: CameraStatus) -> None:
     """Camera state changes go to standard error (the journal, under systemd). Called off the main thread."""
     detail = f": {status.detail}" if status.detail else ""
-    print(f"kiosk: camera {status.state.value}{detail}", file=sys.stderr, flush=True)
+    say(f"kiosk: camera {status.state.value}{detail}")
 
 
 def _print_scanner_status(status: ScannerStatus) -> None:
     """Scanner state changes go to standard error, one line each. Called off the main thread."""
     detail = f": {status.detail}" if status.detail else ""
-    print(f"kiosk: {status.name} {status.state.value}{detail}", file=sys.stderr, flush=True)
+    say(f"kiosk: {status.name} {status.state.value}{detail}")
 
 
 def _demo_material(config: Config, trust: Any) -> tuple[Any, Any, Any]:
     """With the demo camera, its visitors' certificates are signed by a demo key the trust list must know."""
     if config.camera.source != "demo":
         if config.identity.key_file is None:
-            print(
+            say(
                 "kiosk: identity.key_file is not set: identity hashes use the public demo key "
-                "(provision the province's key before going live, see docs/identity-keys.md)",
-                file=sys.stderr,
-                flush=True,
+                "(provision the province's key before going live, see docs/identity-keys.md)"
             )
         return trust, None, None
     from kiosk.demo import DemoSigner, demo_deny_list  # noqa: PLC0415

@@ -1,4 +1,4 @@
-"""Layer: ui (composition root). ``kiosk doctor``: a readable self-test for the person installing a kiosk.
+"""Layer: app (the composition root). ``kiosk doctor``: a readable self-test for the person installing a kiosk.
 
 Each check prints OK, WARN or FAIL with what to do next. Nothing here changes recorded data: the database
 is opened and checked, never written to; the relay is clicked once (unless ``--no-relay``).
@@ -7,7 +7,6 @@ is opened and checked, never written to; the relay is clicked once (unless ``--n
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import threading
 import time
@@ -88,7 +87,7 @@ def _database(config: Config) -> Check:
 
 def _identity(config: Config) -> Check:
     """The province's identity key: present, readable, not readable by everyone; lists made with it."""
-    from kiosk.cli import keyring_from_config  # noqa: PLC0415
+    from app.build import keyring_from_config  # noqa: PLC0415
     from kiosk.identity import load_hash_list  # noqa: PLC0415
 
     path = config.identity.key_file
@@ -112,16 +111,15 @@ def _identity(config: Config) -> Check:
 
 
 def _disk(config: Config) -> Check:
-    folder = config.store.database.parent
-    while not folder.exists():
-        folder = folder.parent
-    free_mb = shutil.disk_usage(folder).free // (1024 * 1024)
-    floor = config.store.min_free_mb
-    if free_mb < floor:
-        return Check("disk space", Level.FAIL, f"{free_mb} MB free, below the {floor} MB floor: free space")
-    if free_mb < 2 * floor:
-        return Check("disk space", Level.WARN, f"{free_mb} MB free, close to the {floor} MB floor")
-    return Check("disk space", Level.OK, f"{free_mb} MB free (floor {floor} MB)")
+    from kiosk.store import DiskSpace  # noqa: PLC0415
+
+    space = DiskSpace.measure(config.store.database.parent, config.store.min_free_mb)
+    free, floor = space.free_mb, space.floor_mb
+    if space.out_of_service:
+        return Check("disk space", Level.FAIL, f"{free} MB free, below the {floor} MB floor: free space")
+    if space.low:
+        return Check("disk space", Level.WARN, f"{free} MB free, close to the {floor} MB floor")
+    return Check("disk space", Level.OK, f"{free} MB free (floor {floor} MB)")
 
 
 def _clock() -> Check:
@@ -247,7 +245,7 @@ def check_scanners(config: Config, wait_s: float = 2.0) -> Check:
 
 
 def _trust(config: Config) -> Check:
-    from kiosk.cli import trust_from_config  # noqa: PLC0415
+    from app.build import trust_from_config  # noqa: PLC0415
     from kiosk.model import PolicyMode  # noqa: PLC0415
 
     if config.dcc.trust_list is None:

@@ -1,16 +1,6 @@
-"""Layer: core (composition root for the command line). ``kiosk`` and its subcommands.
-
-Operators and our own checks script against these exact forms, so their output is stable:
-
-- ``kiosk decode IMAGE...``   one JSON object per image: image, symbols (text, bytes_hex, quad), ms
-- ``kiosk verify [--trust-cert FILE]... [--trust-list FILE] [--at ISO8601] [PAYLOAD | -]``
-  one JSON object: kind, ok, reason, subject (masked), warnings; exit 0 ok, 1 refused, 2 usage error
-- ``kiosk scan IMAGE...``     the whole pipeline with a one-line verdict per image
-- ``kiosk visits``            recorded visits
-- ``kiosk export --from DATE --to DATE --format csv|xlsx``
-- ``kiosk demo``              the pipeline on generated codes of every kind
-
-Every command has ``--help``; bad input gives a one-line reason and a non-zero exit, never a traceback.
+"""Layer: app (the composition root). The commands of the ``kiosk`` console script that need no device:
+``decode``, ``verify``, ``scan``, ``visits``, ``export``, ``demo``, ``identity``; and ``run`` / ``doctor``,
+which load the device layers only when called.
 """
 
 from __future__ import annotations
@@ -22,287 +12,28 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kiosk import __version__
-from kiosk.config import Config, load_config
-from kiosk.errors import ConfigError, KioskError, PayloadError, UsageError
+from app.build import (
+    build_pipeline,
+    config_from_args,
+    keyring_from_config,
+    open_read_only,
+    open_store,
+    trust_from_config,
+)
+from kiosk.config import SYSTEM_CONFIG
+from kiosk.errors import KioskError, PayloadError, UsageError
 
 if TYPE_CHECKING:
-    from kiosk.decode import Decoder
-    from kiosk.identity import IdentityKeyring, IdentitySet
-    from kiosk.payloads.trust import TrustList
-    from kiosk.pipeline import ScanPipeline, Verdict
-    from kiosk.store import Store
+    from kiosk.pipeline import Verdict
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 #: ``--at``, ``--from`` and ``--to`` take times in these years: 1970 because a Pi without a clock source
 #: boots there, and both ends far from year 1 and 9999, where a day or a time zone later overflows.
 FIRST_YEAR, LAST_YEAR = 1970, 2100
-#: The most visits ``kiosk visits --limit`` lists.
-MAX_VISITS_LIMIT = 1_000_000
-#: The longest ``--duration`` (a year): without it the gate runs on.
-MAX_DURATION_S = 366 * 24 * 3600
-
-
-def positive_seconds(text: str) -> float:
-    """An argparse type for a duration: a finite number of seconds above 0 and at most a year."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
-    if not 0 < seconds <= MAX_DURATION_S:  # also NaN and infinities
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: must be a number of seconds above 0 and at most {MAX_DURATION_S} (a year)"
-        )
-    return seconds
-
-
-def _visit_limit(text: str) -> int:
-    try:
-        limit = int(text)
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= MAX_VISITS_LIMIT:
-        raise argparse.ArgumentTypeError(
-            f"{text[:40]!r}: expected a whole number from 1 to {MAX_VISITS_LIMIT}"
-        )
-    return limit
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # argparse's own usage errors: one line, exit 2
-        raise UsageError(f"{message} (see '{self.prog} --help')")
-
-
-def _common() -> _Parser:
-    common = _Parser(add_help=False)
-    group = common.add_argument_group("configuration")
-    group.add_argument(
-        "--config",
-        type=Path,
-        help="TOML config file (default: $KIOSK_CONFIG or /etc/kiosk/kiosk.toml)",
-    )
-    group.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="SECTION.KEY=VALUE",
-        help="override one config value, e.g. --set policy.mode=health (repeatable)",
-    )
-    group.add_argument("--db", type=Path, help="visit database file (same as --set store.database=PATH)")
-    group.add_argument("-v", "--verbose", action="store_true", help="log what happens on standard error")
-    return common
-
-
-Extension = Callable[[Any, argparse.ArgumentParser], None]
-
-
-def build_parser(extend: Extension | None = None) -> argparse.ArgumentParser:
-    """The ``kiosk`` parser. ``extend(subparsers, common)`` adds commands that need the device layers
-    (``run``, ``doctor``); the composition root outside the core passes it."""
-    common = _common()
-    parser = _Parser(prog="kiosk", description="QR gate kiosk: decode, verify, scan and record visits.")
-    parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    sub.required = True
-
-    p = sub.add_parser("decode", parents=[common], help="decode QR codes in image files (JSON lines)")
-    p.add_argument("images", nargs="+", metavar="IMAGE")
-
-    p = sub.add_parser("verify", parents=[common], help="parse and verify one payload (JSON)")
-    p.add_argument(
-        "payload",
-        nargs="?",
-        metavar="PAYLOAD",
-        help="payload text, or - to read raw bytes from stdin",
-    )
-    p.add_argument(
-        "--trust-cert",
-        action="append",
-        default=[],
-        type=Path,
-        metavar="FILE",
-        help="a DCC signer certificate (PEM, DER or base64 DER); repeatable",
-    )
-    p.add_argument("--trust-list", type=Path, metavar="FILE", help="a JSON trust list of signer certificates")
-    p.add_argument("--at", metavar="ISO8601", help="check validity at this moment (default: now)")
-
-    p = sub.add_parser("scan", parents=[common], help="decode, verify, decide and record images")
-    p.add_argument("images", nargs="+", metavar="IMAGE")
-    p.add_argument("--direction", choices=["in", "out"], help="record as entering or leaving")
-
-    p = sub.add_parser("visits", parents=[common], help="list recorded visits, newest first")
-    p.add_argument(
-        "--limit", type=_visit_limit, default=50, help=f"how many, 1 to {MAX_VISITS_LIMIT} (default 50)"
-    )
-    p.add_argument("--json", action="store_true", help="one JSON object per visit")
-
-    p = sub.add_parser("export", parents=[common], help="export visits of a date range to CSV or Excel")
-    p.add_argument("--from", dest="date_from", required=True, metavar="DATE", help="first day, YYYY-MM-DD")
-    p.add_argument("--to", dest="date_to", required=True, metavar="DATE", help="last day, YYYY-MM-DD")
-    p.add_argument("--format", choices=["csv", "xlsx"], default="csv")
-    p.add_argument("--output", "-o", type=Path, help="file to write (default visits-FROM-TO.FORMAT)")
-
-    p = sub.add_parser("demo", parents=[common], help="run the pipeline on generated codes of every kind")
-    p.add_argument(
-        "--keep-db",
-        action="store_true",
-        help="record into the configured database, not a temporary one",
-    )
-    p = sub.add_parser(
-        "identity",
-        help="identity keys and hash lists (deny lists, rosters) for the province's administrator",
-    )
-    action = p.add_subparsers(dest="identity_action", metavar="ACTION", parser_class=_Parser)
-    action.required = True
-    q = action.add_parser(
-        "new-key", parents=[common], help="write a new identity key file (a rotation keeps the old keys)"
-    )
-    q.add_argument("--id", dest="key_id", required=True, help="the new key's id, e.g. hue-2026-1")
-    q.add_argument(
-        "--rotate", type=Path, metavar="FILE", help="the current key file: its keys follow the new one"
-    )
-    q.add_argument("--output", "-o", type=Path, required=True, help="key file to create (must not exist)")
-    q = action.add_parser(
-        "hash-list",
-        parents=[common],
-        help="read identity keys (id:<12 digits>, qid:, bhyt:, dcc:) one per line from stdin; "
-        "write a deny list or roster made with the current identity key",
-    )
-    q.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
-    if extend is not None:
-        extend(sub, common)
-    return parser
-
-
-def main(
-    argv: Sequence[str] | None = None,
-    *,
-    extend: Extension | None = None,
-    commands: Mapping[str, Callable[[argparse.Namespace], int]] | None = None,
-) -> int:
-    """Run one command. ``extend``/``commands`` add the device-layer commands (see ``build_parser``)."""
-    try:
-        args = build_parser(extend).parse_args(argv)
-        logging.basicConfig(
-            level=logging.INFO if args.verbose else logging.WARNING,
-            format="kiosk: %(levelname)s %(name)s: %(message)s",
-        )
-        handler = {**_COMMANDS, **(commands or {})}[args.command]
-        return handler(args)
-    except (UsageError, ConfigError) as exc:
-        print(f"kiosk: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KioskError as exc:
-        print(f"kiosk: error: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        return EXIT_OK
-    except Exception as exc:  # never a traceback for an operator; -v shows it in the log
-        logging.getLogger("kiosk").info("unexpected error", exc_info=True)  # shown with -v
-        print(
-            f"kiosk: internal error: {type(exc).__name__}: {exc} (run with -v for details)",
-            file=sys.stderr,
-        )
-        return EXIT_REFUSED
-
-
-# -- helpers ------------------------------------------------------------------------------------------
-
-
-def config_from_args(args: argparse.Namespace) -> Config:
-    overrides: dict[str, str] = {}
-    for item in args.set:
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise UsageError(f"--set {item!r}: expected SECTION.KEY=VALUE")
-        overrides[key.strip()] = value
-    if args.db is not None:
-        overrides["store.database"] = str(args.db)
-    return load_config(args.config, environ=os.environ, overrides=overrides)
-
-
-def open_store(config: Config, path: Path | None = None) -> Store:
-    from kiosk.store import Store  # noqa: PLC0415
-
-    return Store.open(
-        path or config.store.database,
-        device_id=config.device.id,
-        location_code=config.location.code,
-        privacy_notice_version=config.device.privacy_notice_version,
-        min_free_mb=config.store.min_free_mb,
-    )
-
-
-def open_read_only(config: Config) -> Store:
-    """A read-only snapshot of the configured database (``visits``, ``export``, ``doctor``): never creates,
-    repairs or moves anything, and works while the gate records."""
-    from kiosk.store import Store  # noqa: PLC0415
-
-    if not config.store.database.exists():
-        raise UsageError(f"no visit database at {config.store.database} (set --db or store.database)")
-    return Store.open_read_only(config.store.database)
-
-
-def trust_from_config(config: Config) -> TrustList:
-    from kiosk.payloads.trust import TrustList  # noqa: PLC0415
-
-    if config.dcc.trust_list is None:
-        return TrustList.empty()
-    return TrustList.from_json_file(config.dcc.trust_list)
-
-
-def keyring_from_config(config: Config) -> IdentityKeyring:
-    """The province's identity keys, or the public demo key when ``identity.key_file`` is not set."""
-    from kiosk.identity import DEMO_KEYRING, IdentityKeyring  # noqa: PLC0415
-
-    if config.identity.key_file is None:
-        return DEMO_KEYRING
-    return IdentityKeyring.from_file(config.identity.key_file)
-
-
-def build_pipeline(
-    config: Config,
-    store: Store,
-    trust: TrustList,
-    decoder: Decoder,
-    direction: str | None = None,
-    deny: IdentitySet | None = None,
-    keyring: IdentityKeyring | None = None,
-) -> ScanPipeline:
-    """The scan pipeline for ``config``. The caller owns (and closes) ``store`` and ``decoder``.
-    ``deny`` adds to the configured deny list (the demo's); ``keyring`` defaults to the configured one."""
-    from kiosk.clock import SystemClock  # noqa: PLC0415
-    from kiosk.identity import IdentitySet, load_hash_list  # noqa: PLC0415
-    from kiosk.model import Direction  # noqa: PLC0415
-    from kiosk.pipeline import ScanPipeline  # noqa: PLC0415
-
-    policy = config.policy
-    keyring = keyring if keyring is not None else keyring_from_config(config)
-    deny = deny if deny is not None else IdentitySet()
-    if policy.deny_list is not None:
-        deny = deny | load_hash_list(policy.deny_list, "policy.deny_list", keyring)
-    roster = load_hash_list(policy.roster, "policy.roster", keyring) if policy.roster else IdentitySet()
-    pipeline = ScanPipeline(
-        store=store,
-        policy=policy,
-        direction=Direction(direction) if direction else config.device.direction,
-        keyring=keyring,
-        trust=trust,
-        deny=deny,
-        roster=roster,
-        decode=decoder.decode,
-    )
-    # A restart (watchdog, power blip) must not turn a visitor shown twice into two visits.
-    now = SystemClock().now()
-    pipeline.resume(store.visits(since=now.wall - timedelta(seconds=policy.repeat_window_s)), now)
-    return pipeline
 
 
 def _parse_moment(text: str) -> datetime:
@@ -543,7 +274,7 @@ def cmd_visits(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from kiosk.export import VIETNAM_TIME, export_visits  # noqa: PLC0415
+    from kiosk.export import VIETNAM_TIME  # noqa: PLC0415
 
     first = _parse_day("--from", args.date_from)
     last = _parse_day("--to", args.date_to)
@@ -553,14 +284,98 @@ def cmd_export(args: argparse.Namespace) -> int:
     since = datetime.combine(first, datetime.min.time(), VIETNAM_TIME)
     until = datetime.combine(last + timedelta(days=1), datetime.min.time(), VIETNAM_TIME)
     output = args.output or Path(f"visits-{first}-{last}.{args.format}")
+    to_stdout = str(output) == "-"
+    if to_stdout and args.format == "xlsx" and sys.stdout.isatty():
+        raise UsageError("an Excel file is binary: redirect it (-o - > visits.xlsx) or give -o FILE")
+    if not to_stdout:
+        config_file = args.config or Path(os.environ.get("KIOSK_CONFIG") or SYSTEM_CONFIG)
+        _check_export_target(output, config.store.database, config_file, force=args.force)
     with open_read_only(config) as store:
         visits = store.visits(since=since, until=until)
+    directory = (
+        Path(tempfile.gettempdir()) if to_stdout else (output.parent if str(output.parent) else Path())
+    )
     try:
-        count = export_visits(visits, output, args.format)
+        count = _write_atomically(visits, output, args.format, directory, force=args.force)
     except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror}") from exc
-    print(f"exported {count} visits from {first} to {last} to {output}")
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    print(
+        f"exported {count} visits from {first} to {last} to {'standard output' if to_stdout else output}",
+        file=sys.stderr if to_stdout else sys.stdout,
+    )
     return EXIT_OK
+
+
+def _check_export_target(output: Path, database: Path, config_file: Path, *, force: bool) -> None:
+    """Never over the database, its WAL, lock or sequence files or the configuration, whatever ``--force``
+    says; never over any other existing file without it."""
+    protected = [database, *(Path(f"{database}{s}") for s in ("-wal", "-shm", ".lock", ".seq"))]
+    for path in protected:
+        if _same_file(output, path):
+            raise UsageError(
+                f"{output} is the visit database's own file ({path.name}); an export never writes over it — "
+                "choose another -o"
+            )
+    if _same_file(output, config_file):
+        raise UsageError(f"{output} is the kiosk's configuration file; choose another -o")
+    if output.is_dir():
+        raise UsageError(f"{output} is a folder; give a file name, e.g. -o {output / 'visits.xlsx'}")
+    if output.exists() and not force:
+        raise UsageError(f"{output} already exists; add --force to replace it, or choose another -o")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+def _write_atomically(visits: Any, output: Path, fmt: str, directory: Path, *, force: bool) -> int:
+    """Write into a temporary file beside the target, then put it in place in one step: a reader (or a
+    power cut) sees the old file or the whole new one, never half a file. ``-`` copies it to stdout."""
+    from kiosk.export import export_visits  # noqa: PLC0415
+
+    fd, tmp_name = tempfile.mkstemp(prefix=".visits-", suffix=f".{fmt}.tmp", dir=directory)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        count = export_visits(visits, tmp, fmt)
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+            if str(output) == "-":
+                sys.stdout.flush()
+                sys.stdout.buffer.write(fh.read())
+                sys.stdout.buffer.flush()
+                return count
+        if force:
+            os.replace(tmp, output)
+        else:
+            try:
+                os.link(tmp, output)  # fails if the target appeared meanwhile: never clobbers
+            except FileExistsError:
+                raise UsageError(f"{output} already exists; add --force to replace it") from None
+            except OSError:  # no hard links (a FAT-formatted USB stick): check, then rename
+                if output.exists():
+                    raise UsageError(f"{output} already exists; add --force to replace it") from None
+                os.replace(tmp, output)
+        _fsync_directory(directory)
+        return count
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -660,15 +475,34 @@ def _write_secret_file(path: Path, text: str) -> None:
         os.fsync(fh.fileno())
 
 
-_COMMANDS = {
-    "decode": cmd_decode,
-    "verify": cmd_verify,
-    "scan": cmd_scan,
-    "visits": cmd_visits,
-    "export": cmd_export,
-    "demo": cmd_demo,
-    "identity": cmd_identity,
-}
+def cmd_run(args: argparse.Namespace) -> int:
+    from app.headless import run_headless  # noqa: PLC0415 - the device stack loads only for this command
 
-if __name__ == "__main__":
-    sys.exit(main())
+    if not args.headless:
+        raise UsageError("the touchscreen app is not installed in this version; use 'kiosk run --headless'")
+    return run_headless(args)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from app.doctor import Level, run_doctor, write_test_card  # noqa: PLC0415
+
+    if args.test_card:
+        write_test_card(args.test_card)
+        print(f"test card written to {args.test_card}: show it to the camera and run 'kiosk doctor'")
+        return EXIT_OK
+    checks = run_doctor(config_from_args(args), seconds=args.seconds, click_relay=not args.no_relay)
+    for check in checks:
+        if args.json:
+            print(
+                json.dumps(
+                    {"check": check.name, "level": check.level.value, "message": check.message},
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            print(f"{check.level.value:<4}  {check.name:<18} {check.message}")
+    failed = [c for c in checks if c.level is Level.FAIL]
+    if not args.json:
+        warned = sum(c.level is Level.WARN for c in checks)
+        print(f"{len(checks)} checks: {len(failed)} failed, {warned} warnings")
+    return EXIT_REFUSED if failed else EXIT_OK
