@@ -201,7 +201,7 @@ def _wait_and_kill(proc: subprocess.Popen[bytes], mode: str, rng: random.Random)
                     break
         if mode == "purge":
             head += proc.stdout.readline()
-        time.sleep(rng.uniform(0.0, 0.04 if mode == "record" else 0.005))
+        time.sleep(rng.uniform(0.0, 0.04 if mode == "record" else 0.002))
     proc.send_signal(signal.SIGKILL)
     return head
 
@@ -321,10 +321,17 @@ def test_sigkill_during_record_acknowledge_and_purge_loses_nothing(
     where = f"seed {seed}, after {CYCLES} kills"
     ledger.check(db, where)
 
-    for mode in MODES:
-        assert tally.after_first_commit[mode] > 0, f"{where}: no kill in {mode} mode landed after a commit"
-    assert tally.during["ack"] > 0 and tally.during["purge"] > 0, f"{where}: {tally.during}"
-    assert ledger.acknowledged and ledger.purged, where
+    # A run whose kills all landed before the first commit, or never inside an acknowledgement or before a
+    # purge, showed nothing (a handful of kills, e.g. KIOSK_CRASH_CYCLES=10 while debugging, may not get there).
+    if CYCLES >= 60:
+        for mode in MODES:
+            assert tally.after_first_commit[mode] > 0, (
+                f"{where}: no kill in {mode} mode landed after a commit"
+            )
+        assert tally.during["ack"] > 0 and tally.during["purge"] > 0, (
+            f"{where}: in flight only {tally.during}"
+        )
+        assert ledger.acknowledged and ledger.purged, where
 
     with capsys.disabled():
         sys.stdout.write(
