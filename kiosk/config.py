@@ -23,9 +23,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from kiosk.decode.image import MAX_IMAGE_PIXELS_CEILING
 from kiosk.decode.options import DecoderOptions
 from kiosk.decode.plan import is_stage_name
-from kiosk.decode.image import MAX_IMAGE_PIXELS_CEILING
 from kiosk.device import parse_camera_source
 from kiosk.errors import ConfigError
 from kiosk.model import Direction, PolicyMode
@@ -158,6 +158,14 @@ class SyncConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SecurityConfig:
+    #: The guard and admin PIN hashes (Argon2id) and the failure counter, as JSON (see kiosk/pin.py).
+    #: Owned by the kiosk's service user, mode 0600; created empty when missing (the first-run set-up
+    #: then asks for an admin PIN). A damaged file stops the PIN pad and is never overwritten.
+    pin_file: Path = Path("/var/lib/kiosk/pins.json")
+
+
+@dataclass(frozen=True, slots=True)
 class IdentityConfig:
     #: The province's identity key file (HMAC keys for identity hashes; see docs/identity-keys.md).
     #: Root-owned, readable by the kiosk's group only. Empty = the public demo key (development only).
@@ -205,6 +213,7 @@ class Config:
     scanner: ScannerConfig = field(default_factory=ScannerConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     ui: UiConfig = field(default_factory=UiConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
 
 
 def load_config(

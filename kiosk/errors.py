@@ -9,6 +9,8 @@
     ├── TrustListError         a trust list or signer certificate file could not be read
     ├── DecodeError            an image could not be read or decoded at all
     ├── DeviceError            a camera, scanner or gate output failed or cannot be opened
+    ├── PinError               a new PIN was refused (length, digits, trivial); carries a PinProblem
+    ├── PinFileError           the PIN file is damaged, unreadable or cannot be written (never overwritten)
     ├── RosterError            a staff roster file was refused (every bad row named; nothing imported)
     ├── ExportError            an export could not be written to its folder or USB stick
     └── StoreError             the local record could not be written or read
@@ -24,7 +26,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kiosk.model import Kind, Reason
+    from kiosk.model import Kind, PinProblem, Reason
 
 
 class KioskError(Exception):
@@ -76,6 +78,18 @@ class RosterError(KioskError):
 
 class ExportError(KioskError):
     """An export file could not be written (the stick is full, write-protected or was pulled out)."""
+
+
+class PinError(KioskError):
+    """A PIN was refused when it was set. ``reason`` is what the UI translates; the message is for logs."""
+
+    def __init__(self, reason: PinProblem, detail: str) -> None:
+        super().__init__(f"{reason.value}: {detail}")
+        self.reason = reason
+
+
+class PinFileError(KioskError):
+    """The PIN file cannot be used: damaged, unreadable, or a change could not be written."""
 
 
 class StoreError(KioskError):

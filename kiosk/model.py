@@ -213,3 +213,12 @@ class Visit:
     #: the verdict an override replaced (``Reason.GUARD_OVERRIDE`` visits only)
     original_outcome: Outcome | None = None
     original_reason: Reason | None = None
+
+
+class PinProblem(StrEnum):
+    """Why a new guard or admin PIN was refused (``kiosk.errors.PinError.reason``); the UI translates it."""
+
+    LENGTH = "pin_length"  # not 4 to 8 characters
+    NOT_DIGITS = "pin_not_digits"  # only the ASCII digits 0-9
+    TRIVIAL = "pin_trivial"  # one digit repeated, a run like 1234 or 9876, a pattern like 1212
+    SAME_AS_OTHER_ROLE = "pin_same_as_other_role"  # the guard and admin PINs must differ

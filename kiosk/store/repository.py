@@ -593,7 +593,9 @@ class Store:
                 conn: sqlite3.Connection = self._db.connection()  # type: ignore[no-untyped-call]
                 conn.create_function(_NAME_MATCH_FN, 2, _name_matches)
                 select = select.where(pw.fn.kiosk_name_matches(VisitRow.name, " ".join(query.words)) == 1)
-            select = select.order_by(VisitRow.seq.desc()).limit(limit)
+            # Newest first by insertion (rowid) order, which SQLite walks backwards and stops after ``limit``
+            # matches; for one device it is sequence order, as in ``visits``.
+            select = select.order_by(VisitRow.id.desc()).limit(limit)
             with self._translated("search visits"):
                 return [_to_visit(row) for row in select.execute(self._db)]
 
