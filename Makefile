@@ -1,12 +1,20 @@
 # The two commands a newcomer needs (both set themselves up first):
-#   make demo   run the kiosk pipeline on generated codes of every kind, then the live gate on the demo camera
+#   make demo   run the kiosk pipeline on generated codes of every kind, then the touchscreen app on the demo camera
 #   make test   lint, type-check, import contracts and the whole test suite
-.PHONY: demo test setup soak bench bench-wechat
+.PHONY: demo test setup soak bench bench-wechat screenshots translations
 
 demo: setup
 	.venv/bin/kiosk demo
 	mkdir -p var
-	.venv/bin/kiosk run --headless --camera demo --duration 45 --db var/demo-live.db
+	.venv/bin/kiosk run --camera demo --duration 40 --screenshots var/screenshots
+
+# PNGs of every screen and state of the touchscreen app, both languages, 800x480 and 720x1280.
+screenshots: setup
+	.venv/bin/python scripts/screenshots --out docs/screenshots
+
+# Update the translation files from the sources and compile them (ui/i18n/).
+translations: setup
+	.venv/bin/python scripts/i18n
 
 test:
 	scripts/test

@@ -10,7 +10,8 @@ Operators and our own checks script against these exact forms, so their output i
 - ``kiosk export --from DATE --to DATE --format csv|xlsx [-o FILE|-] [--force]``
 - ``kiosk demo``              the pipeline on generated codes of every kind
 - ``kiosk identity new-key|hash-list``  the province's identity keys and hash lists
-- ``kiosk run --headless``    the live gate (device layers loaded only for it)
+- ``kiosk run [--headless]``  the live gate with its touchscreen app, or without a screen (device layers
+  and Qt loaded only for it)
 - ``kiosk doctor``            the installer's self-test
 
 Every command has ``--help``; bad input gives a one-line reason and a non-zero exit, never a traceback.
@@ -180,6 +181,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop after this long (default: run on)",
     )
     p.add_argument("--direction", choices=["in", "out"], help="record as entering or leaving")
+    p.add_argument(
+        "--screenshots",
+        type=Path,
+        metavar="DIR",
+        help="touchscreen app: save pictures of the scan and result screens here "
+        "(default without a display: var/screenshots)",
+    )
+    p.add_argument(
+        "--window",
+        metavar="WxH",
+        help="touchscreen app: a window of this size instead of full screen, e.g. 800x480",
+    )
 
     p = sub.add_parser("doctor", parents=[common], help="check camera, gate, database, disk, clock, server")
     p.add_argument(

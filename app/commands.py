@@ -476,11 +476,19 @@ def _write_secret_file(path: Path, text: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from app.headless import run_headless  # noqa: PLC0415 - the device stack loads only for this command
+    if args.headless:
+        from app.headless import run_headless  # noqa: PLC0415 - the device stack loads only for this command
 
-    if not args.headless:
-        raise UsageError("the touchscreen app is not installed in this version; use 'kiosk run --headless'")
-    return run_headless(args)
+        return run_headless(args)
+    import importlib.util  # noqa: PLC0415
+
+    if importlib.util.find_spec("PySide6") is None:  # say so plainly, without importing Qt here
+        raise UsageError(
+            "the touchscreen app needs PySide6 (pip install 'qr-gate-kiosk[ui]'); or use 'kiosk run --headless'"
+        )
+    from app.gui import run_gui  # noqa: PLC0415 - Qt and the device stack load only for this command
+
+    return run_gui(args)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

@@ -208,6 +208,11 @@ class ScanLoop:
 
     # -- thread -------------------------------------------------------------------------------------
 
+    @property
+    def last_decode_ms(self) -> float:
+        """How long the last frame took to decode (the admin's camera test). Safe from any thread."""
+        return self._decoder.last_stats.elapsed_ms
+
     def healthy(self, max_age_s: float = 2.0) -> bool:
         """Whether the loop completed an iteration recently (the watchdog's health check)."""
         return self._monotonic() - self.heartbeat_s <= max_age_s

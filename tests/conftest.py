@@ -8,6 +8,9 @@ import os
 import pytest
 from hypothesis import settings
 
+# Qt tests (tests/test_ui_*.py, pytest-qt) run without a display, here and in CI.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
 # The normal run (make test, CI) fuzzes each property 600 times; `make soak` (KIOSK_SOAK=1) 20,000 times.
 settings.register_profile("default", max_examples=600)
 settings.register_profile("soak", max_examples=20_000)
