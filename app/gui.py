@@ -104,7 +104,9 @@ def run_gui(args: argparse.Namespace) -> int:
         if signer is not None and args.db is None:
             scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kiosk-demo-")))
             config = dataclasses.replace(
-                config, store=dataclasses.replace(config.store, database=scratch / "demo.db")
+                config,
+                store=dataclasses.replace(config.store, database=scratch / "demo.db"),
+                security=dataclasses.replace(config.security, pin_file=scratch / "pins.json"),
             )
             say("kiosk: demo camera: recording into a throw-away database; give --db to keep the visits")
         store = stack.enter_context(open_store(config))
@@ -156,7 +158,7 @@ def run_gui(args: argparse.Namespace) -> int:
             gate=gate,
             keyring=keyring_from_config(config),
             scanners=tuple(scanners),
-            pin_path=config.store.database.parent / "pins.json",
+            pin_path=config.security.pin_file,
             notifier=notifier,
             backlog=store.backlog,
             housekeeping=store.checkpoint,

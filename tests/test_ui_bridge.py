@@ -207,3 +207,26 @@ def test_kiosk_run_without_a_display_runs_the_demo_offscreen_and_writes_screensh
     assert '"outcome": "granted"' in result.stdout  # one JSON line per verdict
     names = {p.name for p in shots.iterdir()}
     assert "live-scan-vi.png" in names and "live-result-granted-vi.png" in names
+
+
+def test_emitting_signals_many_times_does_not_crash_the_interpreter() -> None:
+    """PySide6 6.12.0 on Python 3.11 dropped a reference to True on every Signal.emit: the interpreter
+    aborted (bool_dealloc) after about 1,500 emits, a minute of preview frames. Guard the pinned version."""
+    import subprocess
+    import sys
+
+    code = (
+        "from PySide6.QtCore import QCoreApplication, QObject, Signal\n"
+        "app = QCoreApplication([])\n"
+        "class O(QObject):\n"
+        "    s = Signal(object)\n"
+        "o = O()\n"
+        "o.s.connect(lambda *a: None)\n"
+        "for i in range(20000):\n"
+        "    o.s.emit(i)\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-500:]

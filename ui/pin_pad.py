@@ -27,7 +27,7 @@ from ui import theme
 log = logging.getLogger(__name__)
 
 GUARD, ADMIN = "guard", "admin"
-MAX_PIN_DIGITS = 12
+MAX_PIN_DIGITS = 8  # kiosk.pin accepts 4 to 8 digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,19 +53,22 @@ class VaultChecker:
 
     def check(self, role: str, pin: str) -> PinResult:
         """Called on a worker thread: Argon2id and the lockout file are slow by design."""
-        try:
-            from kiosk.pin import PinVault, Role  # type: ignore[import-not-found,unused-ignore] # noqa: PLC0415
-        except ImportError:
-            return PinResult(False, role, unavailable=True)
+        from kiosk.errors import PinFileError  # noqa: PLC0415
+        from kiosk.pin import PinVault, Role  # noqa: PLC0415
+
         if self._path is None:
             return PinResult(False, role, unavailable=True)
         with self._lock:
-            # Read the file each time: the admin screen may have changed a PIN since (a vault kept from
-            # before would accept the old PIN, and its next write would put the old hash back).
-            vault = PinVault.open(self._path)
-            if vault.needs_setup():
-                return PinResult(False, role, setup_needed=True)
-            check = vault.verify(Role[role.upper()], pin, self._clock.now())
+            try:
+                # Read the file each time: the admin screen may have changed a PIN since (a vault kept
+                # from before would accept the old PIN, and its next write would put the old hash back).
+                vault = PinVault.open(self._path)
+                if vault.needs_setup():
+                    return PinResult(False, role, setup_needed=True)
+                check = vault.verify(Role(role), pin, self._clock.now())
+            except PinFileError as exc:
+                log.error("PIN file: %s", exc)  # a damaged file is never overwritten: call support
+                return PinResult(False, role, unavailable=True)
         return PinResult(
             ok=bool(check.ok),
             role=role,

@@ -2,6 +2,72 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en">
 <context>
+    <name>AdminScreen</name>
+    <message>
+        <source>Administration</source>
+        <translation>Administration</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Close</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>Camera</source>
+        <translation>Camera</translation>
+    </message>
+    <message>
+        <source>Gate</source>
+        <translation>Gate</translation>
+    </message>
+    <message>
+        <source>Export</source>
+        <translation>Export</translation>
+    </message>
+    <message>
+        <source>Staff</source>
+        <translation>Staff</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>Settings</translation>
+    </message>
+</context>
+<context>
+    <name>CameraPage</name>
+    <message>
+        <source>Waiting for the picture…</source>
+        <translation>Waiting for the picture…</translation>
+    </message>
+    <message>
+        <source>Hold a code in front of the camera: the decode time is for the last frame.</source>
+        <translation>Hold a code in front of the camera: the decode time is for the last frame.</translation>
+    </message>
+    <message>
+        <source>Camera: …</source>
+        <translation>Camera: …</translation>
+    </message>
+    <message>
+        <source>Camera: %1</source>
+        <translation>Camera: %1</translation>
+    </message>
+    <message>
+        <source>not in this app</source>
+        <translation>not in this app</translation>
+    </message>
+    <message>
+        <source>Frame rate: %1 frames/s</source>
+        <translation>Frame rate: %1 frames/s</translation>
+    </message>
+    <message>
+        <source>Decode time: %1 ms</source>
+        <translation>Decode time: %1 ms</translation>
+    </message>
+</context>
+<context>
     <name>Direction</name>
     <message>
         <source>OUT</source>
@@ -10,6 +76,266 @@
     <message>
         <source>IN</source>
         <translation>IN</translation>
+    </message>
+</context>
+<context>
+    <name>ExportPage</name>
+    <message>
+        <source>Writing to the USB stick… do not pull it out.</source>
+        <translation>Writing to the USB stick… do not pull it out.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n visit(s) written to %1. You may pull the stick out now.</source>
+        <translation>
+            <numerusform>%n visit written to %1. You may pull the stick out now.</numerusform>
+            <numerusform>%n visits written to %1. You may pull the stick out now.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Nothing was exported:</source>
+        <translation>Nothing was exported:</translation>
+    </message>
+    <message>
+        <source>USB stick</source>
+        <translation>USB stick</translation>
+    </message>
+    <message>
+        <source>Visits from</source>
+        <translation>Visits from</translation>
+    </message>
+    <message>
+        <source>to</source>
+        <translation>to</translation>
+    </message>
+    <message>
+        <source>Today</source>
+        <translation>Today</translation>
+    </message>
+    <message>
+        <source>Last 7 days</source>
+        <translation>Last 7 days</translation>
+    </message>
+    <message>
+        <source>Export to the USB stick</source>
+        <translation>Export to the USB stick</translation>
+    </message>
+</context>
+<context>
+    <name>GatePage</name>
+    <message>
+        <source>Done: look and listen at the gate.</source>
+        <translation>Done: look and listen at the gate.</translation>
+    </message>
+    <message>
+        <source>No relay, LED or buzzer is configured (gate.enabled): nothing to test.</source>
+        <translation>No relay, LED or buzzer is configured (gate.enabled): nothing to test.</translation>
+    </message>
+    <message>
+        <source>The gate outputs report a fault: check the wiring.</source>
+        <translation>The gate outputs report a fault: check the wiring.</translation>
+    </message>
+    <message>
+        <source>The test failed:</source>
+        <translation>The test failed:</translation>
+    </message>
+    <message>
+        <source>Each button plays what the gate does for a verdict.</source>
+        <translation>Each button plays what the gate does for a verdict.</translation>
+    </message>
+    <message>
+        <source>Open: relay and green light for %1 s, one beep</source>
+        <translation>Open: relay and green light for %1 s, one beep</translation>
+    </message>
+    <message>
+        <source>Refused: red light, two beeps</source>
+        <translation>Refused: red light, two beeps</translation>
+    </message>
+    <message>
+        <source>See the guard: lights blink, long beep</source>
+        <translation>See the guard: lights blink, long beep</translation>
+    </message>
+</context>
+<context>
+    <name>GuardConsole</name>
+    <message>
+        <source>Guard console</source>
+        <translation>Guard console</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Close</translation>
+    </message>
+    <message>
+        <source>Recent</source>
+        <translation>Recent</translation>
+    </message>
+    <message>
+        <source>Search</source>
+        <translation>Search</translation>
+    </message>
+    <message>
+        <source>Manual entry</source>
+        <translation>Manual entry</translation>
+    </message>
+    <message>
+        <source>Guard:</source>
+        <translation>Guard:</translation>
+    </message>
+    <message>
+        <source>Name or last digits of the ID</source>
+        <translation>Name or last digits of the ID</translation>
+    </message>
+    <message>
+        <source>Type words of the name, or at least %1 last digits of the ID number.</source>
+        <translation>Type words of the name, or at least %1 last digits of the ID number.</translation>
+    </message>
+    <message>
+        <source>Override refusal…</source>
+        <translation>Override refusal…</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>ID number (optional)</source>
+        <translation>ID number (optional)</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>Reason</translation>
+    </message>
+    <message>
+        <source>Other reason</source>
+        <translation>Other reason</translation>
+    </message>
+    <message>
+        <source>or type a reason</source>
+        <translation>or type a reason</translation>
+    </message>
+    <message>
+        <source>Record entry</source>
+        <translation>Record entry</translation>
+    </message>
+    <message>
+        <source>Let in a refused visitor</source>
+        <translation>Let in a refused visitor</translation>
+    </message>
+    <message>
+        <source>Let in</source>
+        <translation>Let in</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Cancel</translation>
+    </message>
+    <message>
+        <source>The record could not be read or written. Please try again or call the admin.</source>
+        <translation>The record could not be read or written. Please try again or call the admin.</translation>
+    </message>
+    <message>
+        <source>No visit record on this kiosk.</source>
+        <translation>No visit record on this kiosk.</translation>
+    </message>
+    <message>
+        <source>Nothing found.</source>
+        <translation>Nothing found.</translation>
+    </message>
+    <message>
+        <source>Type the visitor&apos;s name.</source>
+        <translation>Type the visitor&apos;s name.</translation>
+    </message>
+    <message>
+        <source>An ID number has 12 digits (or leave it empty).</source>
+        <translation>An ID number has 12 digits (or leave it empty).</translation>
+    </message>
+    <message>
+        <source>Choose or type a reason.</source>
+        <translation>Choose or type a reason.</translation>
+    </message>
+    <message>
+        <source>Recorded: %1.</source>
+        <translation>Recorded: %1.</translation>
+    </message>
+    <message>
+        <source>The reason is too long.</source>
+        <translation>The reason is too long.</translation>
+    </message>
+    <message>
+        <source>This name cannot be recorded; please check it.</source>
+        <translation>This name cannot be recorded; please check it.</translation>
+    </message>
+    <message>
+        <source>Let in: %1.</source>
+        <translation>Let in: %1.</translation>
+    </message>
+    <message>
+        <source>Inside now: %1 (in %2, out %3)</source>
+        <translation>Inside now: %1 (in %2, out %3)</translation>
+    </message>
+    <message>
+        <source>let in</source>
+        <translation>let in</translation>
+    </message>
+    <message>
+        <source>refused</source>
+        <translation>refused</translation>
+    </message>
+    <message>
+        <source>to the guard</source>
+        <translation>to the guard</translation>
+    </message>
+    <message>
+        <source>(no name)</source>
+        <translation>(no name)</translation>
+    </message>
+    <message>
+        <source>by %1: %2</source>
+        <translation>by %1: %2</translation>
+    </message>
+</context>
+<context>
+    <name>GuardReason</name>
+    <message>
+        <source>known staff member</source>
+        <extracomment>The console goes back to scanning after this long without a touch.</extracomment>
+        <translation>known staff member</translation>
+    </message>
+    <message>
+        <source>visitor expected by the office</source>
+        <translation>visitor expected by the office</translation>
+    </message>
+    <message>
+        <source>code damaged, identity checked by hand</source>
+        <translation>code damaged, identity checked by hand</translation>
+    </message>
+    <message>
+        <source>elderly visitor without phone</source>
+        <translation>elderly visitor without phone</translation>
+    </message>
+    <message>
+        <source>emergency or official duty</source>
+        <translation>emergency or official duty</translation>
+    </message>
+    <message>
+        <source>visitor without phone</source>
+        <translation>visitor without phone</translation>
+    </message>
+    <message>
+        <source>visitor without ID card</source>
+        <translation>visitor without ID card</translation>
+    </message>
+    <message>
+        <source>elderly visitor</source>
+        <translation>elderly visitor</translation>
+    </message>
+    <message>
+        <source>code does not scan</source>
+        <translation>code does not scan</translation>
+    </message>
+    <message>
+        <source>delivery or contractor</source>
+        <translation>delivery or contractor</translation>
     </message>
 </context>
 <context>
@@ -33,6 +359,21 @@
     <message>
         <source>Hold it there…</source>
         <translation>Hold it there…</translation>
+    </message>
+</context>
+<context>
+    <name>MediaPicker</name>
+    <message>
+        <source>Look again</source>
+        <translation>Look again</translation>
+    </message>
+    <message>
+        <source>%1 (%2 MB free)</source>
+        <translation>%1 (%2 MB free)</translation>
+    </message>
+    <message>
+        <source>No USB stick found. Plug one in (not write-protected), wait a moment, then tap Look again.</source>
+        <translation>No USB stick found. Plug one in (not write-protected), wait a moment, then tap Look again.</translation>
     </message>
 </context>
 <context>
@@ -300,6 +641,316 @@
     <message>
         <source>nothing waiting to be sent</source>
         <translation>nothing waiting to be sent</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsPage</name>
+    <message>
+        <source>The two PINs differ. Type the new PIN again.</source>
+        <translation>The two PINs differ. Type the new PIN again.</translation>
+    </message>
+    <message>
+        <source>Saving…</source>
+        <translation>Saving…</translation>
+    </message>
+    <message>
+        <source>The admin PIN was changed.</source>
+        <translation>The admin PIN was changed.</translation>
+    </message>
+    <message>
+        <source>The guard PIN was changed.</source>
+        <translation>The guard PIN was changed.</translation>
+    </message>
+    <message>
+        <source>The PIN was not changed:</source>
+        <translation>The PIN was not changed:</translation>
+    </message>
+    <message>
+        <source>a PIN has 4 to 8 digits.</source>
+        <translation>a PIN has 4 to 8 digits.</translation>
+    </message>
+    <message>
+        <source>a PIN has only digits.</source>
+        <translation>a PIN has only digits.</translation>
+    </message>
+    <message>
+        <source>it is too easy to guess (like 1234, 0000 or 1212).</source>
+        <translation>it is too easy to guess (like 1234, 0000 or 1212).</translation>
+    </message>
+    <message>
+        <source>the guard and admin PINs must differ.</source>
+        <translation>the guard and admin PINs must differ.</translation>
+    </message>
+    <message>
+        <source>relay %1, open %2 s</source>
+        <translation>relay %1, open %2 s</translation>
+    </message>
+    <message>
+        <source>not fitted</source>
+        <translation>not fitted</translation>
+    </message>
+    <message>
+        <source>Location</source>
+        <translation>Location</translation>
+    </message>
+    <message>
+        <source>Address</source>
+        <translation>Address</translation>
+    </message>
+    <message>
+        <source>Device</source>
+        <translation>Device</translation>
+    </message>
+    <message>
+        <source>Policy</source>
+        <translation>Policy</translation>
+    </message>
+    <message>
+        <source>Repeat window</source>
+        <translation>Repeat window</translation>
+    </message>
+    <message>
+        <source>%1 s</source>
+        <translation>%1 s</translation>
+    </message>
+    <message>
+        <source>Retention</source>
+        <translation>Retention</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n day(s)</source>
+        <translation>
+            <numerusform>%n day</numerusform>
+            <numerusform>%n days</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Server</source>
+        <translation>Server</translation>
+    </message>
+    <message>
+        <source>none: visits stay on the kiosk</source>
+        <translation>none: visits stay on the kiosk</translation>
+    </message>
+    <message>
+        <source>Camera</source>
+        <translation>Camera</translation>
+    </message>
+    <message>
+        <source>Gate outputs</source>
+        <translation>Gate outputs</translation>
+    </message>
+    <message>
+        <source>Database</source>
+        <translation>Database</translation>
+    </message>
+    <message>
+        <source>Change a PIN</source>
+        <translation>Change a PIN</translation>
+    </message>
+    <message>
+        <source>Guard PIN</source>
+        <translation>Guard PIN</translation>
+    </message>
+    <message>
+        <source>Admin PIN</source>
+        <translation>Admin PIN</translation>
+    </message>
+    <message>
+        <source>Clear</source>
+        <translation>Clear</translation>
+    </message>
+    <message>
+        <source>OK</source>
+        <translation>OK</translation>
+    </message>
+    <message>
+        <source>No admin PIN yet: choose one (4 to 8 digits) before anything else.</source>
+        <translation>No admin PIN yet: choose one (4 to 8 digits) before anything else.</translation>
+    </message>
+    <message>
+        <source>Type the same PIN again, then OK.</source>
+        <translation>Type the same PIN again, then OK.</translation>
+    </message>
+    <message>
+        <source>Type the new PIN (4 to 8 digits), then OK.</source>
+        <translation>Type the new PIN (4 to 8 digits), then OK.</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>Settings</translation>
+    </message>
+    <message>
+        <source>These are changed in the configuration file %1 by the installer; the kiosk reads it at start.</source>
+        <translation>These are changed in the configuration file %1 by the installer; the kiosk reads it at start.</translation>
+    </message>
+</context>
+<context>
+    <name>StaffPage</name>
+    <message>
+        <source>No identity key in this app: a roster cannot be imported.</source>
+        <translation>No identity key in this app: a roster cannot be imported.</translation>
+    </message>
+    <message>
+        <source>Importing…</source>
+        <translation>Importing…</translation>
+    </message>
+    <message numerus="yes">
+        <source>Imported %n member(s) of staff; the previous roster was replaced.</source>
+        <translation>
+            <numerusform>Imported %n member of staff; the previous roster was replaced.</numerusform>
+            <numerusform>Imported %n members of staff; the previous roster was replaced.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Nothing was imported:</source>
+        <translation>Nothing was imported:</translation>
+    </message>
+    <message>
+        <source>No report:</source>
+        <translation>No report:</translation>
+    </message>
+    <message>
+        <source>Written to %1. You may pull the stick out now.</source>
+        <translation>Written to %1. You may pull the stick out now.</translation>
+    </message>
+    <message>
+        <source>Nothing was exported:</source>
+        <translation>Nothing was exported:</translation>
+    </message>
+    <message>
+        <source>Staff roster</source>
+        <translation>Staff roster</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n member(s) of staff on the roster. To replace it, choose a file below.</source>
+        <translation>
+            <numerusform>%n member of staff on the roster. To replace it, choose a file below.</numerusform>
+            <numerusform>%n members of staff on the roster. To replace it, choose a file below.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The kept roster cannot be read:</source>
+        <translation>The kept roster cannot be read:</translation>
+    </message>
+    <message>
+        <source>No roster yet. Put the staff list (CSV or Excel: name and CCCD columns) on a USB stick.</source>
+        <translation>No roster yet. Put the staff list (CSV or Excel: name and CCCD columns) on a USB stick.</translation>
+    </message>
+    <message>
+        <source>Import this staff list</source>
+        <translation>Import this staff list</translation>
+    </message>
+    <message>
+        <source>Staff who did not scan</source>
+        <translation>Staff who did not scan</translation>
+    </message>
+    <message>
+        <source>Show</source>
+        <translation>Show</translation>
+    </message>
+    <message>
+        <source>%1: %2 of %3 did not scan.</source>
+        <translation>%1: %2 of %3 did not scan.</translation>
+    </message>
+    <message>
+        <source>%1: everyone on the roster scanned.</source>
+        <translation>%1: everyone on the roster scanned.</translation>
+    </message>
+    <message>
+        <source>Export the list</source>
+        <translation>Export the list</translation>
+    </message>
+</context>
+<context>
+    <name>StatusPage</name>
+    <message>
+        <source>OK</source>
+        <translation>OK</translation>
+    </message>
+    <message>
+        <source>WARN</source>
+        <translation>WARN</translation>
+    </message>
+    <message>
+        <source>FAIL</source>
+        <translation>FAIL</translation>
+    </message>
+    <message>
+        <source>Version</source>
+        <translation>Version</translation>
+    </message>
+    <message>
+        <source>Disk</source>
+        <translation>Disk</translation>
+    </message>
+    <message>
+        <source>Database</source>
+        <translation>Database</translation>
+    </message>
+    <message>
+        <source>Waiting to send</source>
+        <translation>Waiting to send</translation>
+    </message>
+    <message>
+        <source>Server</source>
+        <translation>Server</translation>
+    </message>
+    <message>
+        <source>Clock</source>
+        <translation>Clock</translation>
+    </message>
+    <message>
+        <source>Camera</source>
+        <translation>Camera</translation>
+    </message>
+    <message>
+        <source>Decode time</source>
+        <translation>Decode time</translation>
+    </message>
+    <message>
+        <source>Scan errors</source>
+        <translation>Scan errors</translation>
+    </message>
+    <message>
+        <source>Gate outputs</source>
+        <translation>Gate outputs</translation>
+    </message>
+    <message>
+        <source>Configuration</source>
+        <translation>Configuration</translation>
+    </message>
+    <message>
+        <source>Identity key</source>
+        <translation>Identity key</translation>
+    </message>
+    <message>
+        <source>Certificate trust list</source>
+        <translation>Certificate trust list</translation>
+    </message>
+    <message>
+        <source>2D scanners</source>
+        <translation>2D scanners</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>Refresh</translation>
+    </message>
+    <message>
+        <source>The kiosk&apos;s state now; the self-test below is kiosk doctor&apos;s.</source>
+        <translation>The kiosk&apos;s state now; the self-test below is kiosk doctor&apos;s.</translation>
+    </message>
+    <message>
+        <source>Self-test: checking…</source>
+        <translation>Self-test: checking…</translation>
+    </message>
+    <message>
+        <source>Self-test: not available in this app</source>
+        <translation>Self-test: not available in this app</translation>
+    </message>
+    <message>
+        <source>Self-test (kiosk doctor)</source>
+        <translation>Self-test (kiosk doctor)</translation>
     </message>
 </context>
 </TS>

@@ -1,0 +1,331 @@
+"""The admin screens (issue 8): export of a date range onto a USB stick (a fake mount table and a folder as
+the stick), the "no USB stick" message, the staff roster import and the "did not scan" report on a seeded
+day, the status page built on the doctor's checks, the gate and PIN pages, and closing after inactivity.
+A real Store under tmp_path; every disk and device call runs on the admin screen's thread pool."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QPushButton
+from pytestqt.qtbot import QtBot
+
+from kiosk.device import CameraState, CameraStatus, NullGate
+from kiosk.identity import IdentityKey, IdentityKeyring
+from kiosk.model import ClockReading, Credential, Decision, Direction, Kind, Outcome, Reason
+from kiosk.pin import PinVault, Role
+from kiosk.store import Store
+from tests.ui_support import ui_context
+from ui.admin import AdminScreen
+from ui.admin_pages import Page
+from ui.admin_tasks import MediaSeam, TaskDone
+
+KEY = IdentityKey("hue-test-1", b"admin screen tests identity key, 32+")
+KEYRING = IdentityKeyring((KEY,))
+MIB = 1024 * 1024
+#: ui_context's clock: 2026-11-27 09:00 UTC, 16:00 in Vietnam.
+TODAY = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+YESTERDAY = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
+AN, BICH, CUONG = "046090001234", "046191005678", "079088000042"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store.open(
+        tmp_path / "db" / "kiosk.db",
+        device_id="gate-1",
+        location_code="HUE-0001",
+        privacy_notice_version="2026-01",
+        disk_free=lambda _d: 10_000 * MIB,
+    ) as opened:
+        yield opened
+
+
+def scan(store: Store, id_number: str, at: datetime, outcome: Outcome = Outcome.GRANTED) -> None:
+    identity = f"id:{id_number}"
+    decision = Decision(
+        outcome,
+        Reason.OK if outcome is Outcome.GRANTED else Reason.DENY_LIST,
+        Kind.CCCD,
+        Credential(Kind.CCCD, identity, id_number, "Ai Đó"),
+        identity_hash=KEY.hash(identity),
+        identity_key_id=KEY.key_id,
+    )
+    store.record(decision, at=ClockReading(at, True, "boot-1", 1.0), direction=Direction.IN)
+
+
+@pytest.fixture
+def stick(tmp_path: Path) -> Path:
+    path = tmp_path / "media" / "pi" / "USB STICK"
+    path.mkdir(parents=True)
+    return path
+
+
+def escaped(path: Path) -> str:
+    """A path as /proc/mounts writes it: a space is ``\\040``."""
+    return str(path).replace(" ", "\\040")
+
+
+def seam(tmp_path: Path, *sticks: Path) -> MediaSeam:
+    mounts = tmp_path / "mounts"
+    lines = ["/dev/mmcblk0p2 / ext4 rw 0 0"]
+    lines += [f"/dev/sd{'abc'[i]}1 {escaped(s)} vfat rw,relatime 0 0" for i, s in enumerate(sticks)]
+    mounts.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return MediaSeam(mounts, (tmp_path / "media",))
+
+
+def make_admin(qtbot: QtBot, media: MediaSeam, *, idle_s: float = 600.0, **fields: object) -> AdminScreen:
+    screen = AdminScreen(ui_context(**fields), media=media, idle_s=idle_s)
+    qtbot.addWidget(screen)
+    screen.resize(800, 480)
+    screen.show()
+    qtbot.waitExposed(screen)
+    return screen
+
+
+def answer(
+    qtbot: QtBot, page: Page, what: str, action: Callable[[], object], timeout: int = 5000
+) -> TaskDone:
+    """Do ``action`` and wait for the page's answer named ``what``."""
+    with qtbot.waitSignal(
+        page.task_done, timeout=timeout, check_params_cb=lambda w, _d: w == what
+    ) as blocker:
+        action()
+    done = blocker.args[1]
+    assert isinstance(done, TaskDone)
+    return done
+
+
+def open_page(qtbot: QtBot, screen: AdminScreen, page: Page) -> None:
+    picker = getattr(page, "picker", None)
+    if picker is None:
+        screen.show_page(page)
+        return
+    with qtbot.waitSignal(picker.changed, timeout=5000):
+        screen.show_page(page)
+
+
+def test_export_of_a_date_range_onto_a_usb_stick(
+    qtbot: QtBot, tmp_path: Path, store: Store, stick: Path
+) -> None:
+    scan(store, AN, TODAY)
+    scan(store, BICH, TODAY, Outcome.REFUSED)
+    scan(store, CUONG, YESTERDAY)
+    screen = make_admin(qtbot, seam(tmp_path, stick), store=store)
+    page = screen.export
+    open_page(qtbot, screen, page)
+    assert page.picker.combo.count() == 1 and "USB STICK" in page.picker.combo.currentText()
+    assert page.picker.none.isHidden()
+
+    done = answer(
+        qtbot, page, "export", lambda: qtbot.mouseClick(page.export_button, Qt.MouseButton.LeftButton)
+    )
+    assert done.ok, done.error
+    written = stick / "visits 2026-11-27.csv"
+    assert done.value.path == written
+    with written.open(encoding="utf-8-sig", newline="") as fh:
+        assert len(list(csv.DictReader(fh))) == 2  # today's two visits, not yesterday's
+    assert "visits 2026-11-27.csv" in page.message.text()
+    assert not [p for p in stick.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+    page.choose_week()
+    page.xlsx_button.click()
+    done = answer(qtbot, page, "export", page.export)
+    assert done.ok, done.error
+    assert done.value.rows == 3
+    assert (stick / "visits 2026-11-21 to 2026-11-27.xlsx").is_file()
+
+
+def test_no_usb_stick_says_so(qtbot: QtBot, tmp_path: Path, store: Store) -> None:
+    screen = make_admin(qtbot, seam(tmp_path), store=store)
+    page = screen.export
+    open_page(qtbot, screen, page)
+    assert page.picker.none.isVisible()
+    assert "No USB stick" in page.picker.none.text()
+    assert not page.export_button.isEnabled()
+
+
+def test_roster_import_and_the_staff_who_did_not_scan(
+    qtbot: QtBot, tmp_path: Path, store: Store, stick: Path
+) -> None:
+    with (stick / "nhan-vien.csv").open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows(
+            [
+                ["Họ và tên", "Số CCCD", "Phòng"],
+                ["Nguyễn Văn An", AN, "A"],
+                ["Trần Thị Bích", BICH, "A"],
+                ["Lê Văn Cường", CUONG, "B"],
+            ]
+        )
+    scan(store, AN, TODAY)
+    scan(store, BICH, TODAY, Outcome.REFUSED)  # refused: not counted as scanned in
+    scan(store, CUONG, YESTERDAY)
+    screen = make_admin(qtbot, seam(tmp_path, stick), store=store, keyring=KEYRING)
+    screen.show_page(screen.export)
+    page = screen.staff
+    with qtbot.waitSignal(page.task_done, timeout=5000, check_params_cb=lambda w, _d: w == "files"):
+        screen.show_page(page)
+    assert page.file_list.count() == 1 and page.file_list.item(0).text() == "nhan-vien.csv"
+    assert not page.report_button.isEnabled()  # no roster yet
+
+    done = answer(qtbot, page, "import", page.import_button.click)
+    assert done.ok, done.error
+    assert done.value.staff == 3
+    assert (store.path.parent / "roster.json").is_file()
+    assert "3" in page.roster_state.text()
+
+    done = answer(qtbot, page, "report", page.report_button.click)
+    assert done.ok, done.error
+    assert [e.name for e in done.value.missing] == ["Trần Thị Bích", "Lê Văn Cường"]
+    assert [page.missing_list.item(i).text() for i in range(page.missing_list.count())] == [
+        "Trần Thị Bích  ••••5678 — A",
+        "Lê Văn Cường  ••••0042 — B",
+    ]
+    assert "2 of 3" in page.result.text()
+
+    done = answer(qtbot, page, "export", page.export_button.click)
+    assert done.ok, done.error
+    with (stick / "not scanned 2026-11-27.csv").open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows == [
+        ["name", "masked_id", "group"],
+        ["Trần Thị Bích", "••••5678", "A"],
+        ["Lê Văn Cường", "••••0042", "B"],
+    ]
+
+
+def test_a_bad_roster_is_refused_with_its_rows(
+    qtbot: QtBot, tmp_path: Path, store: Store, stick: Path
+) -> None:
+    (stick / "staff.csv").write_text("name,id\nAn,12345\n", encoding="utf-8")
+    screen = make_admin(qtbot, seam(tmp_path, stick), store=store, keyring=KEYRING)
+    page = screen.staff
+    with qtbot.waitSignal(page.task_done, timeout=5000, check_params_cb=lambda w, _d: w == "files"):
+        screen.show_page(page)
+    done = answer(qtbot, page, "import", page.import_button.click)
+    assert not done.ok
+    assert "Nothing was imported" in page.message.text() and "row 2" in page.message.text()
+    assert not (store.path.parent / "roster.json").exists()
+
+
+def test_status_page_lists_the_doctor_checks(qtbot: QtBot, tmp_path: Path, store: Store) -> None:
+    checks = [("database", "OK", "readable, 0 visits waiting"), ("server", "FAIL", "cannot reach x:443")]
+    screen = AdminScreen(
+        ui_context(store=store, gate=NullGate(), status_checks=lambda: checks),
+        media=seam(tmp_path),
+        idle_s=600,
+    )
+    qtbot.addWidget(screen)
+    page = screen.status
+    qtbot.waitUntil(lambda: not page.checks_pending and bool(page.facts), timeout=5000)
+    assert [(f.name, f.level, f.value) for f in page.checks] == checks
+    texts = [page.doctor_grid.itemAt(i).widget().text() for i in range(page.doctor_grid.count())]  # type: ignore[union-attr]
+    assert "cannot reach x:443" in texts and "FAIL" in texts
+    names = [f.name for f in page.facts]
+    assert names[:4] == ["version", "disk", "database", "backlog"]
+    assert "clock" in names and "gate outputs" in names
+
+
+def test_the_gate_test_plays_each_pattern(qtbot: QtBot, tmp_path: Path) -> None:
+    gate = NullGate()
+    screen = make_admin(qtbot, seam(tmp_path), gate=gate)
+    screen.show_page(screen.gate)
+    answer(qtbot, screen.gate, "gate", screen.gate.open_button.click)
+    answer(qtbot, screen.gate, "gate", screen.gate.refuse_button.click)
+    assert list(gate.signals) == [Outcome.GRANTED, Outcome.REFUSED]
+    assert "nothing to test" in screen.gate.message.text()  # a NullGate has no outputs
+
+
+def test_changing_the_guard_pin(qtbot: QtBot, tmp_path: Path) -> None:
+    pins = tmp_path / "pins.json"
+    PinVault.open(pins).set_pin(Role.ADMIN, "2580")
+    screen = make_admin(qtbot, seam(tmp_path), pin_path=pins)
+    page = screen.settings
+    screen.show_page(page)
+    page.choose_role("guard")
+
+    def type_pin(pin: str) -> None:
+        for digit in pin:
+            page.keys["1234567890".index(digit)].click()
+        page.ok_button.click()
+
+    type_pin("1357")
+    type_pin("1375")
+    assert "differ" in page.pin_message.text()
+    type_pin("1357")
+    done = answer(qtbot, page, "pin", lambda: type_pin("1357"))
+    assert done.ok, done.error
+    reading = ClockReading(datetime(2026, 11, 27, tzinfo=UTC), True, "boot", 1.0)
+    assert PinVault.open(pins).verify(Role.GUARD, "1357", reading).ok
+    type_pin("2580")
+    done = answer(qtbot, page, "pin", lambda: type_pin("2580"))
+    assert not done.ok
+    assert "must differ" in page.pin_message.text()
+
+
+def test_first_run_opens_on_the_pin_page(qtbot: QtBot, tmp_path: Path) -> None:
+    screen = make_admin(qtbot, seam(tmp_path), pin_path=tmp_path / "pins.json")
+    qtbot.waitUntil(lambda: screen.current is screen.settings, timeout=5000)
+    assert screen.settings.role == "admin" and "No admin PIN yet" in screen.settings.prompt.text()
+
+
+def test_settings_are_shown_with_where_they_change(qtbot: QtBot, tmp_path: Path) -> None:
+    screen = make_admin(qtbot, seam(tmp_path))
+    screen.show_page(screen.settings)
+    assert "/etc/kiosk/kiosk.toml" in screen.settings.where.text()
+    assert screen.settings.form.rowCount() >= 8
+
+
+class FakeLoop:
+    """What the camera test reads from the scan loop."""
+
+    last_decode_ms = 12.4
+    frames_processed = 300
+    errors = 0
+
+
+class FakeFrames:
+    def status(self) -> CameraStatus:
+        return CameraStatus(CameraState.RUNNING, 29.6)
+
+
+def test_camera_test_shows_frame_rate_and_decode_time(qtbot: QtBot, tmp_path: Path) -> None:
+    screen = make_admin(qtbot, seam(tmp_path), frames=FakeFrames(), loop=FakeLoop())
+    page = screen.camera
+    answer(qtbot, page, "rates", lambda: screen.show_page(page))
+    assert page.fps.text() == "Frame rate: 29.6 frames/s"
+    assert page.decode.text() == "Decode time: 12 ms"
+    assert page.timer.isActive()
+    image = QImage(64, 48, QImage.Format.Format_Grayscale8)
+    image.fill(128)
+    screen.context.bridge.frame_ready.emit(image)
+    assert not page.preview.pixmap().isNull()
+    screen.show_page(screen.status)
+    assert not page.timer.isActive()  # polling only while shown
+
+
+def test_closes_itself_after_inactivity(qtbot: QtBot, tmp_path: Path) -> None:
+    screen = make_admin(qtbot, seam(tmp_path), idle_s=0.3)
+    with qtbot.waitSignal(screen.closed, timeout=3000):
+        pass
+
+
+def test_a_touch_keeps_it_open_and_close_closes(qtbot: QtBot, tmp_path: Path) -> None:
+    screen = make_admin(qtbot, seam(tmp_path), idle_s=1.0)
+    qtbot.waitUntil(lambda: screen.idle_timer.remainingTime() < 500, timeout=2000)
+    qtbot.mouseClick(screen.nav_buttons[1], Qt.MouseButton.LeftButton)
+    assert screen.current is screen.camera
+    assert screen.idle_timer.remainingTime() > 800  # the touch started the wait again
+    with qtbot.waitSignal(screen.closed, timeout=1000):
+        qtbot.mouseClick(screen.close_button, Qt.MouseButton.LeftButton)
+    assert all(b.minimumHeight() >= 60 for b in screen.findChildren(QPushButton) if b.isVisible())
