@@ -16,6 +16,7 @@ a touch. In kiosk mode the window refuses to close (``allow_close()`` first, as 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import time
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QStackedWidget, QVBoxLayout, 
 
 from kiosk.device import CameraState
 from kiosk.hints import Hint
+from kiosk.model import Direction
 from ui import theme
 from ui.context import UiContext
 from ui.language import LanguageSwitcher
@@ -258,9 +260,16 @@ class MainWindow(QWidget):
             closed = getattr(screen, "closed", None)
             if closed is not None:
                 closed.connect(self.show_scan)
+            direction_changed = getattr(screen, "direction_changed", None)
+            if direction_changed is not None:
+                direction_changed.connect(self._direction_changed)
         self.role_screen = screen
         self.stack.addWidget(screen)
         self.stack.setCurrentWidget(screen)
+
+    def _direction_changed(self, direction: Direction) -> None:
+        """The guard switched VÀO / RA: the scan screen shows it at once."""
+        self.scan.set_place(dataclasses.replace(self.scan.place, direction=direction))
 
     def _drop_role_screen(self) -> None:
         screen, self.role_screen = self.role_screen, None
