@@ -96,6 +96,27 @@ def test_dry_run_changes_nothing_and_prints_every_action(tmp_path: Path) -> None
     assert "dry run: 7 change(s) would be made" in result.stdout
 
 
+def test_installs_what_the_touchscreen_app_needs(tmp_path: Path) -> None:
+    # The PySide6 wheels bundle neither these libraries nor a font; the same list on bookworm and trixie.
+    result = install(tmp_path, "--dry-run")
+    skipped = lines(result, "skipped (staging root): ")
+    apt = next(line for line in skipped if "apt-get install" in line).strip("]").split()
+    for package in [
+        "libegl1",
+        "libgl1",
+        "libxkbcommon0",
+        "libfontconfig1",
+        "libpulse0",  # QtMultimedia
+        "fonts-noto-core",  # Vietnamese glyphs
+        "fonts-dejavu-core",
+        "cage",
+    ]:
+        assert package in apt, package
+    pip = next(line for line in skipped if "pip install" in line)
+    assert "/opt/kiosk/venv/bin/python -m pip install" in pip
+    assert "[pi,ui]" in pip  # ui = PySide6-Essentials
+
+
 def test_staging_install_places_files_with_the_right_modes(tmp_path: Path) -> None:
     result = install(tmp_path)
     assert lines(result, "change: ")
