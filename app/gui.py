@@ -16,9 +16,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import os
 import sys
 import tempfile
+import threading
+import time
+from collections import deque
 from collections.abc import Mapping
 from contextlib import ExitStack
 from functools import partial
@@ -51,6 +55,24 @@ def _window_size(text: str | None) -> tuple[int, int] | None:
     ):
         raise UsageError(f"--window {text!r}: expected WIDTHxHEIGHT, e.g. 800x480")
     return int(width), int(height)
+
+
+class RecentErrors(logging.Handler):
+    """Keeps the newest WARNING and ERROR log lines for the admin's status page ("last errors")."""
+
+    def __init__(self, keep: int = 5) -> None:
+        super().__init__(level=logging.WARNING)
+        self._lines: deque[str] = deque(maxlen=keep)
+        self._guard = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
+        with self._guard:
+            self._lines.appendleft(f"{stamp} {record.getMessage()[:200]}")
+
+    def lines(self) -> list[str]:
+        with self._guard:
+            return list(self._lines)
 
 
 def status_checks(config: Config) -> list[tuple[str, str, str]]:
@@ -98,6 +120,8 @@ def run_gui(args: argparse.Namespace) -> int:
     from ui.context import UiContext  # noqa: PLC0415
 
     qt_app = create_application([sys.argv[0]])
+    recent = RecentErrors()
+    logging.getLogger().addHandler(recent)
     clock = SystemClock()
     trust, deny, signer = _demo_material(config, trust_from_config(config))
     with ExitStack() as stack:
@@ -163,6 +187,7 @@ def run_gui(args: argparse.Namespace) -> int:
             backlog=store.backlog,
             housekeeping=store.checkpoint,
             status_checks=partial(status_checks, config),
+            recent_errors=recent.lines,
             duration_s=duration,
             screenshot_dir=screenshots,
             window_size=window,

@@ -236,6 +236,19 @@ def test_status_page_lists_the_doctor_checks(qtbot: QtBot, tmp_path: Path, store
     assert "clock" in names and "gate outputs" in names
 
 
+def test_status_page_shows_the_last_errors(qtbot: QtBot, tmp_path: Path, store: Store) -> None:
+    errors = ["10:02:11 the visit database failed, recording stopped: disk I/O error"]
+    screen = AdminScreen(
+        ui_context(store=store, gate=NullGate(), recent_errors=lambda: errors),
+        media=seam(tmp_path),
+        idle_s=600,
+    )
+    qtbot.addWidget(screen)
+    page = screen.status
+    qtbot.waitUntil(lambda: bool(page.facts), timeout=5000)
+    assert ("last errors", "WARN", errors[0]) in [(f.name, f.level, f.value) for f in page.facts]
+
+
 def test_the_gate_test_plays_each_pattern(qtbot: QtBot, tmp_path: Path) -> None:
     gate = NullGate()
     screen = make_admin(qtbot, seam(tmp_path), gate=gate)

@@ -267,6 +267,7 @@ class StatusPage(Page):
             "camera": self.tr("Camera"),
             "decode time": self.tr("Decode time"),
             "scan errors": self.tr("Scan errors"),
+            "last errors": self.tr("Last errors"),
             "gate outputs": self.tr("Gate outputs"),
             # kiosk doctor's checks
             "configuration": self.tr("Configuration"),

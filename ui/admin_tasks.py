@@ -340,6 +340,11 @@ def status_facts(context: UiContext) -> list[Fact]:
         reason = getattr(context.gate, "reason", "")
         level = "OK" if state == "ready" else "FAIL" if state == "fault" else ""
         facts.append(Fact("gate outputs", level, f"{state} {reason}".strip()))
+    if context.recent_errors is not None:
+        errors = context.recent_errors()
+        if not errors:
+            facts.append(Fact("last errors", "OK", "none since start"))
+        facts.extend(Fact("last errors", "WARN", line) for line in errors)
     return facts
 
 

@@ -54,6 +54,8 @@ class UiContext:
     #: ``kiosk doctor``'s checks as (name, OK/WARN/FAIL, message) for the admin's status page; called off
     #: the GUI thread; must not open the devices the running gate holds (camera, GPIO, scanners)
     status_checks: Callable[[], list[tuple[str, str, str]]] | None = None
+    #: the newest warnings and errors the kiosk logged (time, text), newest first, for the status page
+    recent_errors: Callable[[], list[str]] | None = None
     #: demo / development: stop after this many seconds; write screenshots into this folder
     duration_s: float | None = None
     screenshot_dir: Path | None = None

@@ -913,6 +913,10 @@
         <translation>Scan errors</translation>
     </message>
     <message>
+        <source>Last errors</source>
+        <translation>Last errors</translation>
+    </message>
+    <message>
         <source>Gate outputs</source>
         <translation>Gate outputs</translation>
     </message>

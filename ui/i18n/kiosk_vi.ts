@@ -908,6 +908,10 @@
         <translation>Lỗi khi quét</translation>
     </message>
     <message>
+        <source>Last errors</source>
+        <translation>Lỗi gần đây</translation>
+    </message>
+    <message>
         <source>Gate outputs</source>
         <translation>Đầu ra của cổng</translation>
     </message>
