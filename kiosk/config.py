@@ -1,8 +1,9 @@
 """Layer: core. The one frozen, typed configuration tree and its loader.
 
 Precedence, lowest first: defaults in code → a TOML file (``--config``, else ``$KIOSK_CONFIG``, else
-``/etc/kiosk/kiosk.toml`` if it exists) → ``KIOSK_<SECTION>_<KEY>`` environment variables → command-line
-overrides (``section.key=value``). Invalid values stop start-up with a ``ConfigError`` that names the key
+``/etc/kiosk/kiosk.toml`` if it exists) → the admin settings file (``store.admin_settings``: what the admin
+screen saved; only ``ADMIN_KEYS``; missing is fine) → ``KIOSK_<SECTION>_<KEY>`` environment variables →
+command-line overrides (``section.key=value``). Invalid values stop start-up with a ``ConfigError`` that names the key
 and the allowed values. The tree is passed in explicitly; there is no global settings object.
 Secrets (device token, admin PIN hash) do not live here: they go in a separate root-only file.
 """
@@ -81,6 +82,9 @@ class StoreConfig:
     database: Path = Path("/var/lib/kiosk/kiosk.db")
     #: Below this much free disk space the kiosk says "out of service" instead of half-working.
     min_free_mb: int = 200
+    #: What the admin screen saved (only ``ADMIN_KEYS``), read above the TOML file and below the environment.
+    #: Beside the database: the kiosk's user writes there, /etc/kiosk is root's. Missing = nothing saved.
+    admin_settings: Path = Path("/var/lib/kiosk/admin-settings.toml")
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,57 +228,116 @@ def load_config(
 ) -> Config:
     """Build the config tree. ``environ`` is passed in (the CLI gives ``os.environ``)."""
     env = dict(environ or {})
-    merged: dict[str, dict[str, Any]] = {}
     source = path or (Path(env["KIOSK_CONFIG"]) if env.get("KIOSK_CONFIG") else None)
     if source is None and SYSTEM_CONFIG.is_file():
         source = SYSTEM_CONFIG
-    if source is not None:
-        _merge(merged, _read_toml(source), origin=str(source))
+    from_file = _read_toml(source) if source is not None else {}
     sections = {f.name for f in dataclasses.fields(Config)}
+    from_env: dict[str, dict[str, Any]] = {}
     for name, value in env.items():
         if not name.startswith("KIOSK_") or name == "KIOSK_CONFIG":
             continue
         section, _, key = name[len("KIOSK_") :].lower().partition("_")
         if section in sections and key:
-            merged.setdefault(section, {})[key] = value
+            from_env.setdefault(section, {})[key] = value
+    from_flags: dict[str, dict[str, Any]] = {}
     for dotted, value in (overrides or {}).items():
         section, dot, key = dotted.partition(".")
         if not dot or not key:
             raise ConfigError(dotted, "an override must look like section.key=value")
-        merged.setdefault(section, {})[key] = value
+        from_flags.setdefault(section, {})[key] = value
+    # Where the admin settings are is itself a setting of the layers around them (file, environment, flags).
+    admin_path = StoreConfig().admin_settings
+    for layer in (from_file, from_env, from_flags):
+        store = layer.get("store")
+        if isinstance(store, Mapping) and "admin_settings" in store:
+            admin_path = _convert("store.admin_settings", store["admin_settings"], Path)
+    merged: dict[str, dict[str, Any]] = {}
+    _merge(merged, from_file, origin=str(source))
+    _merge(merged, read_admin_settings(admin_path), origin=str(admin_path))
+    _merge(merged, from_env, origin="the environment")
+    _merge(merged, from_flags, origin="the command line")
     config: Config = _build(Config, merged, "")
     validate(config)
     return config
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+#: What the admin screen may change, as ``section.key``: all that the admin settings file may hold.
+ADMIN_KEYS = (
+    "location.name",
+    "location.address",
+    "location.district",
+    "device.direction",
+    "policy.mode",
+    "policy.repeat_window_s",
+    "retention.days",
+    "sync.server_url",
+)
+
+
+def read_admin_settings(path: Path) -> dict[str, dict[str, Any]]:
+    """The admin settings file as ``{section: {key: value}}`` (values as TOML gave them); ``{}`` when it
+    does not exist. A key outside ``ADMIN_KEYS`` is a ConfigError naming the file and the key."""
+    data = _read_toml(path, key="store.admin_settings", missing_ok=True)
+    for section, values in data.items():
+        if not isinstance(values, Mapping):
+            raise ConfigError(_name(section), f"must be a [{_name(section)}] table in {path}")
+        for key in values:
+            dotted = f"{section}.{key}"
+            if dotted not in ADMIN_KEYS:
+                raise ConfigError(
+                    _name(dotted),
+                    f"cannot be set in the admin settings file {path}; allowed there: {', '.join(ADMIN_KEYS)}",
+                )
+    return {section: dict(values) for section, values in data.items()}
+
+
+def with_settings(base: Config, data: Mapping[str, Mapping[str, Any]]) -> Config:
+    """``base`` with ``{section: {key: value}}`` put in, converted and validated as at start-up."""
+    sections: dict[str, Any] = {}
+    for section, values in data.items():
+        current = getattr(base, section)
+        hints = typing.get_type_hints(type(current))
+        changes = {key: _convert(f"{section}.{key}", value, hints[key]) for key, value in values.items()}
+        sections[section] = dataclasses.replace(current, **changes)
+    config = dataclasses.replace(base, **sections)
+    validate(config)
+    return config
+
+
+def _read_toml(path: Path, *, key: str = "--config", missing_ok: bool = False) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             raw = fh.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError as exc:
-        raise ConfigError("--config", f"file {path} does not exist") from exc
+        if missing_ok:
+            return {}
+        raise ConfigError(key, f"file {path} does not exist") from exc
     except OSError as exc:
-        raise ConfigError("--config", f"cannot read {path}: {exc.strerror}") from exc
+        raise ConfigError(key, f"cannot read {path}: {exc.strerror}") from exc
     if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(
-            "--config", f"{path} is larger than {MAX_CONFIG_BYTES // 1024} KiB: not a config file"
-        )
+        raise ConfigError(key, f"{path} is larger than {MAX_CONFIG_BYTES // 1024} KiB: not a config file")
     try:
         text = raw.decode("utf-8").removeprefix("\ufeff")  # a BOM, as Windows editors write it
     except UnicodeDecodeError as exc:
         raise ConfigError(
-            "--config", f"{path} is not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start}"
+            key, f"{path} is not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start}"
         ) from exc
+    return parse_toml(text, path, key=key)
+
+
+def parse_toml(text: str, path: Path, *, key: str = "--config") -> dict[str, Any]:
+    """Config text as tomllib reads it, with the start-up limits; errors name ``key`` and ``path``."""
     # tomllib takes time quadratic in the parts of one dotted key: a line is as long as a key can be.
     long = next((n for n, line in enumerate(text.splitlines(), 1) if len(line) > MAX_CONFIG_LINE), 0)
     if long:
-        raise ConfigError("--config", f"{path} line {long} is longer than {MAX_CONFIG_LINE} characters")
+        raise ConfigError(key, f"{path} line {long} is longer than {MAX_CONFIG_LINE} characters")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("--config", f"{path} is not valid TOML: {exc}") from exc
+        raise ConfigError(key, f"{path} is not valid TOML: {exc}") from exc
     except RecursionError as exc:  # tomllib recurses once per level of nesting
-        raise ConfigError("--config", f"{path} nests arrays or tables too deeply") from exc
+        raise ConfigError(key, f"{path} nests arrays or tables too deeply") from exc
 
 
 def _merge(into: dict[str, dict[str, Any]], data: Mapping[str, Any], origin: str) -> None:

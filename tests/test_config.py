@@ -191,3 +191,159 @@ def test_example_file_states_the_ranges_it_checks() -> None:
     assert "(0-2)" in comment_above(text, "crop_margin")
     assert "(100-4000)" in comment_above(text, "crop_target_px")
     assert "(0-50000000" in comment_above(text, "max_fallback_pixels")
+
+
+# --- the admin settings file (what the admin screen saves) ---------------------------------------------------
+
+
+def admin_file(tmp_path: Path) -> Path:
+    return tmp_path / "var" / "admin-settings.toml"
+
+
+def test_precedence_file_then_admin_settings_then_environment(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.toml"
+    admin = admin_file(tmp_path)
+    path.write_text(
+        f'[location]\nname = "From the file"\ndistrict = "Phú Hội"\n[store]\nadmin_settings = "{admin}"\n'
+        '[policy]\nrepeat_window_s = 10\nmode = "health"\n',
+        encoding="utf-8",
+    )
+    admin.parent.mkdir()
+    admin.write_text(
+        '[location]\nname = "From the admin"\n[policy]\nrepeat_window_s = 40\n', encoding="utf-8"
+    )
+    config = load_config(path, environ={"KIOSK_POLICY_REPEAT_WINDOW_S": "50"})
+    assert config.location.name == "From the admin"  # admin settings over the file
+    assert config.location.district == "Phú Hội"  # the file where the admin saved nothing
+    assert config.policy.mode is PolicyMode.HEALTH
+    assert config.policy.repeat_window_s == 50.0  # the environment over the admin settings
+    flags = load_config(path, environ={}, overrides={"location.name": "From a flag"})
+    assert flags.location.name == "From a flag"
+    assert flags.policy.repeat_window_s == 40.0
+
+
+def test_a_missing_admin_settings_file_is_fine(tmp_path: Path) -> None:
+    config = load_config(environ={"KIOSK_STORE_ADMIN_SETTINGS": str(tmp_path / "none.toml")})
+    assert config.location.name == Config().location.name
+    assert config.store.admin_settings == tmp_path / "none.toml"
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('[location]\ncode = "HUE-9"\n', "location.code"),
+        ('[store]\ndatabase = "/tmp/x.db"\n', "store.database"),
+        ("[gate]\nenabled = true\n", "gate.enabled"),
+    ],
+)
+def test_a_key_the_admin_may_not_set_is_refused(tmp_path: Path, text: str, key: str) -> None:
+    admin = admin_file(tmp_path)
+    admin.parent.mkdir()
+    admin.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(environ={}, overrides={"store.admin_settings": str(admin)})
+    assert err.value.key == key
+    assert str(admin) in str(err.value) and "location.name" in str(err.value)  # the file; what is allowed
+
+
+def test_saved_admin_settings_are_what_the_next_start_reads(tmp_path: Path) -> None:
+    from kiosk.settings import save_admin_settings
+
+    admin = admin_file(tmp_path)
+    base = load_config(environ={}, overrides={"store.admin_settings": str(admin)})
+    values = {
+        "location.name": 'UBND phường "Vĩnh Ninh" \\ Huế',
+        "location.address": "12 Lê Lợi",
+        "device.direction": "both",
+        "policy.mode": "health",
+        "policy.repeat_window_s": "45",
+        "retention.days": "60",
+        "sync.server_url": "https://kiosk.hue.gov.vn/api",
+    }
+    saved = save_admin_settings(admin, values, base=base)
+    assert saved.location.name == 'UBND phường "Vĩnh Ninh" \\ Huế'
+    assert saved.device.direction is Direction.BOTH
+    assert saved.policy.repeat_window_s == 45.0 and saved.retention.days == 60
+    assert load_config(environ={}, overrides={"store.admin_settings": str(admin)}) == saved
+    assert not [p for p in admin.parent.iterdir() if p != admin]  # no temporary file left
+
+    again = save_admin_settings(admin, {"retention.days": "90"}, base=base)  # the other keys stay
+    assert again.retention.days == 90 and again.location.address == "12 Lê Lợi"
+    assert load_config(environ={}, overrides={"store.admin_settings": str(admin)}) == again
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "hint"),
+    [
+        ("location.name", "  ", "must not be empty"),
+        ("location.name", "Tab\there", "control character"),
+        ("location.name", "x" * 501, "at most 500 characters"),
+        ("device.direction", "sideways", "allowed values: in, out, both"),
+        ("policy.mode", "allowlist", "allowlist mode needs a roster file"),
+        ("policy.repeat_window_s", "abc", "is not a number"),
+        ("policy.repeat_window_s", "4000", "between 0 and 3600"),
+        ("retention.days", "0", "between 1 and 3650"),
+        ("retention.days", "1.5", "not a whole number"),
+        ("sync.server_url", "http://x", "must start with https://"),
+        ("location.code", "HUE-9", "cannot be changed from the admin screen"),
+    ],
+)
+def test_invalid_admin_values_are_refused_and_the_file_is_untouched(
+    tmp_path: Path, key: str, value: str, hint: str
+) -> None:
+    from kiosk.settings import save_admin_settings
+
+    admin = admin_file(tmp_path)
+    base = load_config(environ={}, overrides={"store.admin_settings": str(admin)})
+    save_admin_settings(admin, {"location.name": "Before"}, base=base)
+    before = admin.read_bytes()
+    with pytest.raises(ConfigError) as err:
+        save_admin_settings(admin, {"location.address": "changed", key: value}, base=base)
+    assert err.value.key in (key, "policy.roster")
+    assert hint in str(err.value)
+    assert admin.read_bytes() == before
+    assert sorted(p.name for p in admin.parent.iterdir()) == [admin.name]
+
+
+class Crash(BaseException):
+    """The power going off, as far as this process can tell."""
+
+
+def test_a_crash_while_writing_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    import kiosk.settings
+    from kiosk.settings import save_admin_settings
+
+    admin = admin_file(tmp_path)
+    base = load_config(environ={}, overrides={"store.admin_settings": str(admin)})
+    save_admin_settings(admin, {"location.name": "Before", "retention.days": "40"}, base=base)
+    before = admin.read_bytes()
+
+    def crash(fd: int) -> None:
+        raise Crash  # the new text is written to the temporary file, not yet on the disk nor renamed
+
+    monkeypatch.setattr(kiosk.settings.os, "fsync", crash)
+    with pytest.raises(Crash):
+        save_admin_settings(admin, {"location.name": "After"}, base=base)
+    monkeypatch.setattr(kiosk.settings.os, "fsync", os.fsync)
+    assert admin.read_bytes() == before
+    config = load_config(environ={}, overrides={"store.admin_settings": str(admin)})
+    assert config.location.name == "Before" and config.retention.days == 40
+
+
+def test_a_file_that_cannot_be_written_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kiosk.settings
+    from kiosk.settings import save_admin_settings
+
+    def refuse(**_kwargs: object) -> tuple[int, str]:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(kiosk.settings.tempfile, "mkstemp", refuse)
+    admin = admin_file(tmp_path)
+    with pytest.raises(ConfigError) as err:
+        save_admin_settings(admin, {"retention.days": "5"}, base=Config())
+    assert err.value.key == "store.admin_settings" and "Permission denied" in str(err.value)
+    assert not admin.exists()

@@ -6,6 +6,8 @@ A real Store under tmp_path; every disk and device call runs on the admin screen
 from __future__ import annotations
 
 import csv
+import dataclasses
+import tomllib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +22,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
+from kiosk.config import load_config
 from kiosk.device import CameraState, CameraStatus, NullGate
 from kiosk.identity import IdentityKey, IdentityKeyring
 from kiosk.model import ClockReading, Credential, Decision, Direction, Kind, Outcome, Reason
@@ -297,6 +300,72 @@ def test_settings_are_shown_with_where_they_change(qtbot: QtBot, tmp_path: Path)
     screen.show_page(screen.settings)
     assert "/etc/kiosk/kiosk.toml" in screen.settings.where.text()
     assert screen.settings.form.rowCount() >= 8
+
+
+def settings_screen(qtbot: QtBot, tmp_path: Path) -> tuple[AdminScreen, Path]:
+    path = tmp_path / "var" / "admin-settings.toml"
+    base = load_config(environ={}, overrides={"store.admin_settings": str(path)})
+    screen = AdminScreen(dataclasses.replace(ui_context(), config=base), media=seam(tmp_path), idle_s=600)
+    qtbot.addWidget(screen)
+    screen.resize(800, 480)
+    screen.show()
+    qtbot.waitExposed(screen)
+    screen.show_page(screen.settings)
+    return screen, path
+
+
+def test_settings_edited_on_screen_are_saved_for_the_next_start(qtbot: QtBot, tmp_path: Path) -> None:
+    screen, path = settings_screen(qtbot, tmp_path)
+    page = screen.settings
+    exits: list[int] = []
+    page.exit_app = exits.append
+    name = page.fields["location.name"]
+    page.scroll_area.ensureWidgetVisible(name)
+    qtbot.mouseClick(name, Qt.MouseButton.LeftButton)  # a touch brings up the on-screen keyboard
+    assert page.keyboard.isVisible() and page.keyboard.field is name and page.keyboard.telex
+    name.clear()
+    for key in ["shift", *"nhaf vawn hoas"]:
+        page.keyboard.press(key)
+    assert name.text() == "Nhà văn hoá"
+    window = page.fields["policy.repeat_window_s"]
+    page.scroll_area.ensureWidgetVisible(window)
+    qtbot.mouseClick(window, Qt.MouseButton.LeftButton)
+    assert page.keyboard.field is window and not page.keyboard.telex  # numbers are typed literally
+    window.clear()
+    for key in "45":
+        page.keyboard.press(key)
+    page.directions["both"].click()
+    assert not page.restart_button.isVisible()
+
+    done = answer(qtbot, page, "settings", page.save_button.click)
+    assert done.ok, done.error
+    saved = tomllib.loads(path.read_text(encoding="utf-8"))
+    assert saved["location"]["name"] == "Nhà văn hoá"
+    assert saved["policy"]["repeat_window_s"] == 45.0
+    assert saved["device"]["direction"] == "both"
+    config = load_config(environ={}, overrides={"store.admin_settings": str(path)})
+    assert config.location.name == "Nhà văn hoá" and config.policy.repeat_window_s == 45.0
+    assert config.device.direction is Direction.BOTH
+    assert config == done.value
+    assert "after a restart" in page.settings_message.text()
+    assert page.restart_button.isVisible()
+    page.restart_button.click()
+    assert exits == [0]  # systemd starts the kiosk again
+
+
+def test_an_invalid_setting_is_refused_and_nothing_is_written(qtbot: QtBot, tmp_path: Path) -> None:
+    screen, path = settings_screen(qtbot, tmp_path)
+    page = screen.settings
+    page.fields["location.name"].setText("Somewhere else")
+    page.fields["policy.repeat_window_s"].setText("9000")
+    done = answer(qtbot, page, "settings", page.save_button.click)
+    assert not done.ok
+    text = page.settings_message.text()
+    assert text.startswith("The settings were not saved:")
+    assert "policy.repeat_window_s" in text and "between 0 and 3600" in text
+    assert not path.exists()
+    assert not path.parent.exists() or not list(path.parent.iterdir())
+    assert not page.restart_button.isVisible()
 
 
 class FakeLoop:

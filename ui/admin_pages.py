@@ -9,11 +9,12 @@ shown as the core wrote them, after a translated lead-in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QDate, QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QDate, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QPushButton,
     QScrollArea,
@@ -35,7 +37,8 @@ from PySide6.QtWidgets import (
 
 from kiosk.config import SYSTEM_CONFIG
 from kiosk.media import Medium
-from kiosk.model import Outcome, PinProblem
+from kiosk.model import Direction, Outcome, PinProblem, PolicyMode
+from kiosk.settings import MAX_ADMIN_TEXT
 from ui import theme
 from ui.admin_tasks import (
     ROSTER_FILE,
@@ -56,11 +59,13 @@ from ui.admin_tasks import (
     live_rates,
     not_scanned_report,
     roster_files,
+    save_settings,
     signal_gate,
     status_facts,
     vietnam_today,
 )
 from ui.context import UiContext
+from ui.keyboard import TouchLineEdit, VietKeyboard
 
 LEVEL_COLOURS = {
     "OK": theme.RESULT_COLOURS[Outcome.GRANTED],
@@ -69,6 +74,19 @@ LEVEL_COLOURS = {
 }
 CAMERA_POLL_MS = 500
 MAX_PIN = 8
+#: The settings page's rows the admin changes (kiosk.config.ADMIN_KEYS), then those it only shows.
+SETTING_ROWS = (
+    "location.name",
+    "location.address",
+    "location.district",
+    "device.direction",
+    "policy.mode",
+    "policy.repeat_window_s",
+    "retention.days",
+    "sync.server_url",
+)
+FACT_ROWS = ("location.code", "device.id", "camera", "gate", "database")
+TELEX_FIELDS = ("location.name", "location.address", "location.district")
 
 
 def admin_style(text_px: int = 19) -> str:
@@ -86,7 +104,7 @@ def admin_style(text_px: int = 19) -> str:
         QPushButton:checked, QPushButton#primary {{ background: {theme.ACCENT}; color: {theme.ON_ACCENT};
                       border-color: {theme.ACCENT}; }}
         QPushButton:disabled {{ color: {theme.MUTED_TEXT}; border-style: dashed; }}
-        QComboBox, QDateEdit, QListWidget {{ background: #FFFFFF; color: {theme.TEXT};
+        QComboBox, QDateEdit, QListWidget, QLineEdit {{ background: #FFFFFF; color: {theme.TEXT};
                       border: 2px solid {theme.MUTED_TEXT}; border-radius: 6px; padding: 2px 8px; }}
         QListWidget::item {{ padding: 8px 2px; }}
         QListWidget::item:selected {{ background: {theme.ACCENT}; color: {theme.ON_ACCENT}; }}
@@ -121,6 +139,7 @@ class Page(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(inner)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll_area = scroll
         QScroller.grabGesture(scroll.viewport(), QScroller.ScrollerGestureType.LeftMouseButtonGesture)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -831,7 +850,9 @@ class StaffPage(Page):
 
 
 class SettingsPage(Page):
-    """The PINs (changed here, through the PIN vault) and the settings, read-only with where to change them."""
+    """The PINs (changed here, through the PIN vault) and the settings: those in ``kiosk.config.ADMIN_KEYS``
+    edited here and saved (checked as start-up would, off the GUI thread) into the admin settings file, which
+    the kiosk reads at its next start ("Restart the kiosk now"); the rest shown read-only."""
 
     def __init__(self, context: UiContext, runner: TaskRunner) -> None:
         super().__init__(context, runner)
@@ -887,6 +908,7 @@ class SettingsPage(Page):
         self.box.addWidget(self.settings_heading)
         self.box.addWidget(self.where)
         self.box.addLayout(self.form)
+        self._build_settings()
         self.box.addStretch(1)
 
     def first_run(self) -> None:
@@ -964,28 +986,193 @@ class SettingsPage(Page):
         self.pin_message.setText(text)
         self.pin_message.show()
 
-    def _rows(self) -> list[tuple[str, str]]:
+    # -- the settings the admin may change ------------------------------------------------------------
+
+    def _build_settings(self) -> None:
         c = self.context.config
+        self.saving = False
+        #: Quits the app with a status (systemd's Restart=always starts it again); tests replace it.
+        self.exit_app: Callable[[int], object] = QCoreApplication.exit
+        self.fields: dict[str, TouchLineEdit] = {}
+        texts = {
+            "location.name": c.location.name,
+            "location.address": c.location.address,
+            "location.district": c.location.district,
+            "policy.repeat_window_s": f"{c.policy.repeat_window_s:g}",
+            "retention.days": str(c.retention.days),
+            "sync.server_url": c.sync.server_url,
+        }
+        for key, text in texts.items():
+            field = TouchLineEdit(text)
+            field.setMaxLength(MAX_ADMIN_TEXT)
+            field.setMinimumHeight(self.touch_px)
+            field.touched.connect(partial(self.show_keyboard, field))
+            field.returnPressed.connect(self.hide_keyboard)
+            self.fields[key] = field
+        self.directions = self._choices(c.device.direction.value, [d.value for d in Direction])
+        self.modes = self._choices(c.policy.mode.value, [m.value for m in PolicyMode])
+        self.names = {key: QLabel() for key in SETTING_ROWS}
+        self.facts = {key: self.label() for key in FACT_ROWS}
+        for key in SETTING_ROWS:
+            if key in self.fields:
+                widget: QWidget | QHBoxLayout | QVBoxLayout = self.fields[key]
+            else:
+                buttons = self.directions if key == "device.direction" else self.modes
+                widget = QHBoxLayout() if key == "device.direction" else QVBoxLayout()
+                for button in buttons.values():
+                    widget.addWidget(button)
+            self.names[key].setWordWrap(True)
+            self.form.addRow(self.names[key], widget)
+        for key in FACT_ROWS:
+            self.facts[key].setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            self.form.addRow(self.names.setdefault(key, QLabel()), self.facts[key])
+        self.save_button = self.button(self.save_settings, primary=True)
+        self.restart_button = self.button(self.restart)
+        self.restart_button.hide()
+        self.settings_message = self.label(name="message")
+        self.settings_message.hide()
+        actions = QHBoxLayout()
+        actions.addWidget(self.save_button, 1)
+        actions.addWidget(self.restart_button, 1)
+        self.box.addLayout(actions)
+        self.box.addWidget(self.settings_message)
+        # The on-screen keyboard, below the scrolling page so that it never scrolls away; ':' and '/' for the
+        # server's address, which the keyboard has no keys for.
+        self.keyboard = VietKeyboard()
+        self.keyboard.hide_requested.connect(self.hide_keyboard)
+        self.symbols = QWidget()
+        row = QHBoxLayout(self.symbols)
+        row.setContentsMargins(4, 0, 4, 0)
+        for text in ("https://", ":", "/"):
+            symbol = self.button(partial(self.keyboard.type_text, text))
+            symbol.setText(text)
+            row.addWidget(symbol)
+        row.addStretch(1)
+        outer = self.layout()
+        assert outer is not None
+        outer.addWidget(self.symbols)
+        outer.addWidget(self.keyboard)
+        self.hide_keyboard()
+
+    def _choices(self, current: str, values: list[str]) -> dict[str, QPushButton]:
+        group = QButtonGroup(self)
+        buttons: dict[str, QPushButton] = {}
+        for value in values:
+            button = self.button(lambda: None)
+            button.setCheckable(True)
+            button.setChecked(value == current)
+            group.addButton(button)
+            buttons[value] = button
+        return buttons
+
+    def values(self) -> dict[str, str]:
+        """What the form says now, as ``section.key`` → text."""
+        chosen = {
+            "device.direction": next(v for v, b in self.directions.items() if b.isChecked()),
+            "policy.mode": next(v for v, b in self.modes.items() if b.isChecked()),
+        }
+        return {**{key: field.text().strip() for key, field in self.fields.items()}, **chosen}
+
+    def show_keyboard(self, field: QLineEdit) -> None:
+        # Names and addresses are Vietnamese (Telex); numbers and the server's address are typed literally.
+        self.keyboard.set_telex(field in [self.fields[k] for k in TELEX_FIELDS])
+        self.keyboard.bind(field)
+        self.symbols.setVisible(field is self.fields["sync.server_url"])
+        self.keyboard.show()
+        outer = self.layout()
+        if outer is not None:
+            outer.activate()  # the scroll area's new height now, so that the field is scrolled into it
+        self.scroll_area.ensureWidgetVisible(field, 8, 8)
+
+    def hide_keyboard(self) -> None:
+        self.keyboard.hide()
+        self.symbols.hide()
+        self.keyboard.bind(None)
+
+    def save_settings(self) -> None:
+        if self.saving:
+            return
+        self.saving = True
+        self.hide_keyboard()
+        self.save_button.setEnabled(False)
+        self._settings_said(self.tr("Saving…"))
+        path = self.context.config.store.admin_settings
+        self.runner.run(partial(save_settings, path, self.values(), self.context.config), self._on_saved)
+
+    def _on_saved(self, done: TaskDone) -> None:
+        self.saving = False
+        self.save_button.setEnabled(True)
+        if done.ok:
+            self._settings_said(
+                self.tr("Saved. The new settings apply after a restart of the kiosk (about 10 seconds).")
+            )
+            self.restart_button.show()
+        else:
+            self._settings_said(self.tr("The settings were not saved:") + " " + done.error)
+        self.finish("settings", done)
+
+    def restart(self) -> None:
+        """Quit with status 0: systemd (``Restart=always``) starts the kiosk again with the new settings."""
+        self.exit_app(0)
+
+    def _settings_said(self, text: str) -> None:
+        self.settings_message.setText(text)
+        self.settings_message.show()
+
+    def set_metrics(self, metrics: theme.Metrics) -> None:
+        super().set_metrics(metrics)
+        for field in self.fields.values():
+            field.setMinimumHeight(metrics.touch_px)
+        for key in self.keyboard.keys.values():  # the keyboard's own size, not the page's larger buttons
+            key.setMinimumSize(theme.MIN_TOUCH_PX, theme.MIN_TOUCH_PX)
+        self.keyboard.set_text_px(min(metrics.text_px(), 24))
+        self.keyboard.setFixedHeight(5 * theme.MIN_TOUCH_PX + 4 * 4 + 8)
+
+    def _retranslate_settings(self) -> None:
+        c = self.context.config
+        names = {
+            "location.name": self.tr("Location name"),
+            "location.address": self.tr("Address"),
+            "location.district": self.tr("District"),
+            "device.direction": self.tr("Direction"),
+            "policy.mode": self.tr("Policy"),
+            "policy.repeat_window_s": self.tr("Repeat window (seconds, 0-3600)"),
+            "retention.days": self.tr("Keep uploaded visits (days, 1-3650)"),
+            "sync.server_url": self.tr("Server (https://…, empty: none)"),
+            "location.code": self.tr("Location code"),
+            "device.id": self.tr("Device"),
+            "camera": self.tr("Camera"),
+            "gate": self.tr("Gate outputs"),
+            "database": self.tr("Database"),
+        }
+        for key, label in self.names.items():
+            label.setText(names[key])
+        words = {
+            "in": self.tr("In"),
+            "out": self.tr("Out"),
+            "both": self.tr("Both"),
+            "log": self.tr("Record everyone"),
+            "health": self.tr("Health certificate"),
+            "allowlist": self.tr("Staff only"),
+        }
+        for value, button in [*self.directions.items(), *self.modes.items()]:
+            button.setText(words.get(value, value))
         gate = (
             fill(self.tr("relay %1, open %2 s"), c.gate.relay_pin or "—", f"{c.gate.unlock_s:g}")
             if c.gate.enabled
             else self.tr("not fitted")
         )
-        return [
-            (self.tr("Location"), f"{c.location.name} ({c.location.code})"),
-            (self.tr("Address"), ", ".join(p for p in (c.location.address, c.location.district) if p) or "—"),
-            (self.tr("Device"), f"{c.device.id} · {c.device.direction.value}"),
-            (self.tr("Policy"), c.policy.mode.value),
-            (self.tr("Repeat window"), fill(self.tr("%1 s"), f"{c.policy.repeat_window_s:g}")),
-            (self.tr("Retention"), self.tr("%n day(s)", "", c.retention.days)),
-            (self.tr("Server"), c.sync.server_url or self.tr("none: visits stay on the kiosk")),
-            (
-                self.tr("Camera"),
-                f"{c.camera.source} {c.camera.width}×{c.camera.height} @ {c.camera.fps:g}",
-            ),
-            (self.tr("Gate outputs"), gate),
-            (self.tr("Database"), str(c.store.database)),
-        ]
+        facts = {
+            "location.code": c.location.code,
+            "device.id": c.device.id,
+            "camera": f"{c.camera.source} {c.camera.width}×{c.camera.height} @ {c.camera.fps:g}",
+            "gate": gate,
+            "database": str(c.store.database),
+        }
+        for key, label in self.facts.items():
+            label.setText(facts[key])
+        self.save_button.setText(self.tr("Save the settings"))
+        self.restart_button.setText(self.tr("Restart the kiosk now"))
 
     def retranslate(self) -> None:
         self.pin_heading.setText(self.tr("Change a PIN"))
@@ -1005,15 +1192,11 @@ class SettingsPage(Page):
         self.where.setText(
             fill(
                 self.tr(
-                    "These are changed in the configuration file %1 by the installer; the kiosk reads it at start."
+                    "Saved on the kiosk in %1 and checked before saving; they apply after a restart. "
+                    "The rest is in the configuration file %2, changed by the installer."
                 ),
+                self.context.config.store.admin_settings,
                 SYSTEM_CONFIG,
             )
         )
-        while self.form.rowCount():
-            self.form.removeRow(0)
-        for name, value in self._rows():
-            label = self.label()
-            label.setText(value)
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-            self.form.addRow(name, label)
+        self._retranslate_settings()

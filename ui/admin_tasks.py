@@ -26,6 +26,7 @@ from kiosk.media import Medium, removable_media, write_export_atomically, write_
 from kiosk.model import Outcome
 
 if TYPE_CHECKING:
+    from kiosk.config import Config
     from kiosk.identity import IdentityKeyring
     from kiosk.roster import RosterEntry
     from kiosk.store import Store
@@ -376,6 +377,14 @@ def change_pin(pin_path: Path | None, role: str, pin: str) -> str:
         raise KioskError("PINs are not configured on this kiosk")
     PinVault.open(pin_path).set_pin(Role(role), pin)
     return role
+
+
+def save_settings(path: Path, values: dict[str, str], base: Config) -> Config:
+    """The admin's settings into the admin settings file, checked as start-up would check them (nothing is
+    written when one is refused: ``ConfigError``). Called off the GUI thread (it writes and fsyncs)."""
+    from kiosk.settings import save_admin_settings  # noqa: PLC0415
+
+    return save_admin_settings(path, values, base=base)
 
 
 def needs_setup(pin_path: Path | None) -> bool:

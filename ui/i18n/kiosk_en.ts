@@ -651,6 +651,7 @@
     </message>
     <message>
         <source>Saving…</source>
+        <extracomment>Quits the app with a status (systemd&apos;s Restart=always starts it again); tests replace it.</extracomment>
         <translation>Saving…</translation>
     </message>
     <message>
@@ -682,6 +683,66 @@
         <translation>the guard and admin PINs must differ.</translation>
     </message>
     <message>
+        <source>Saved. The new settings apply after a restart of the kiosk (about 10 seconds).</source>
+        <translation>Saved. The new settings apply after a restart of the kiosk (about 10 seconds).</translation>
+    </message>
+    <message>
+        <source>The settings were not saved:</source>
+        <translation>The settings were not saved:</translation>
+    </message>
+    <message>
+        <source>Location name</source>
+        <translation>Location name</translation>
+    </message>
+    <message>
+        <source>District</source>
+        <translation>District</translation>
+    </message>
+    <message>
+        <source>Direction</source>
+        <translation>Direction</translation>
+    </message>
+    <message>
+        <source>Repeat window (seconds, 0-3600)</source>
+        <translation>Repeat window (seconds, 0-3600)</translation>
+    </message>
+    <message>
+        <source>Keep uploaded visits (days, 1-3650)</source>
+        <translation>Keep uploaded visits (days, 1-3650)</translation>
+    </message>
+    <message>
+        <source>Server (https://…, empty: none)</source>
+        <translation>Server (https://…, empty: none)</translation>
+    </message>
+    <message>
+        <source>Location code</source>
+        <translation>Location code</translation>
+    </message>
+    <message>
+        <source>In</source>
+        <translation>In</translation>
+    </message>
+    <message>
+        <source>Out</source>
+        <translation>Out</translation>
+    </message>
+    <message>
+        <source>Both</source>
+        <translation>Both</translation>
+    </message>
+    <message>
+        <source>Record everyone</source>
+        <translation>Record everyone</translation>
+    </message>
+    <message>
+        <source>Health certificate</source>
+        <translation>Health certificate</translation>
+    </message>
+    <message>
+        <source>Staff only</source>
+        <translation>Staff only</translation>
+    </message>
+    <message>
         <source>relay %1, open %2 s</source>
         <translation>relay %1, open %2 s</translation>
     </message>
@@ -690,8 +751,8 @@
         <translation>not fitted</translation>
     </message>
     <message>
-        <source>Location</source>
-        <translation>Location</translation>
+        <source>Saved on the kiosk in %1 and checked before saving; they apply after a restart. The rest is in the configuration file %2, changed by the installer.</source>
+        <translation>Saved on the kiosk in %1 and checked before saving; they apply after a restart. The rest is in the configuration file %2, changed by the installer.</translation>
     </message>
     <message>
         <source>Address</source>
@@ -706,33 +767,6 @@
         <translation>Policy</translation>
     </message>
     <message>
-        <source>Repeat window</source>
-        <translation>Repeat window</translation>
-    </message>
-    <message>
-        <source>%1 s</source>
-        <translation>%1 s</translation>
-    </message>
-    <message>
-        <source>Retention</source>
-        <translation>Retention</translation>
-    </message>
-    <message numerus="yes">
-        <source>%n day(s)</source>
-        <translation>
-            <numerusform>%n day</numerusform>
-            <numerusform>%n days</numerusform>
-        </translation>
-    </message>
-    <message>
-        <source>Server</source>
-        <translation>Server</translation>
-    </message>
-    <message>
-        <source>none: visits stay on the kiosk</source>
-        <translation>none: visits stay on the kiosk</translation>
-    </message>
-    <message>
         <source>Camera</source>
         <translation>Camera</translation>
     </message>
@@ -743,6 +777,14 @@
     <message>
         <source>Database</source>
         <translation>Database</translation>
+    </message>
+    <message>
+        <source>Save the settings</source>
+        <translation>Save the settings</translation>
+    </message>
+    <message>
+        <source>Restart the kiosk now</source>
+        <translation>Restart the kiosk now</translation>
     </message>
     <message>
         <source>Change a PIN</source>
@@ -779,10 +821,6 @@
     <message>
         <source>Settings</source>
         <translation>Settings</translation>
-    </message>
-    <message>
-        <source>These are changed in the configuration file %1 by the installer; the kiosk reads it at start.</source>
-        <translation>These are changed in the configuration file %1 by the installer; the kiosk reads it at start.</translation>
     </message>
 </context>
 <context>
@@ -866,6 +904,7 @@
     <name>StatusPage</name>
     <message>
         <source>OK</source>
+        <extracomment>The settings page&apos;s rows the admin changes (kiosk.config.ADMIN_KEYS), then those it only shows.</extracomment>
         <translation>OK</translation>
     </message>
     <message>

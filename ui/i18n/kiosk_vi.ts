@@ -649,6 +649,7 @@
     </message>
     <message>
         <source>Saving…</source>
+        <extracomment>Quits the app with a status (systemd&apos;s Restart=always starts it again); tests replace it.</extracomment>
         <translation>Đang lưu…</translation>
     </message>
     <message>
@@ -680,6 +681,66 @@
         <translation>mã PIN bảo vệ và mã PIN quản trị phải khác nhau.</translation>
     </message>
     <message>
+        <source>Saved. The new settings apply after a restart of the kiosk (about 10 seconds).</source>
+        <translation>Đã lưu. Cài đặt mới có hiệu lực sau khi khởi động lại kiosk (khoảng 10 giây).</translation>
+    </message>
+    <message>
+        <source>The settings were not saved:</source>
+        <translation>Cài đặt chưa được lưu:</translation>
+    </message>
+    <message>
+        <source>Location name</source>
+        <translation>Tên địa điểm</translation>
+    </message>
+    <message>
+        <source>District</source>
+        <translation>Quận/huyện</translation>
+    </message>
+    <message>
+        <source>Direction</source>
+        <translation>Chiều</translation>
+    </message>
+    <message>
+        <source>Repeat window (seconds, 0-3600)</source>
+        <translation>Thời gian bỏ qua quét lặp lại (giây, 0-3600)</translation>
+    </message>
+    <message>
+        <source>Keep uploaded visits (days, 1-3650)</source>
+        <translation>Giữ lượt ra vào đã gửi (ngày, 1-3650)</translation>
+    </message>
+    <message>
+        <source>Server (https://…, empty: none)</source>
+        <translation>Máy chủ (https://…, để trống: không có)</translation>
+    </message>
+    <message>
+        <source>Location code</source>
+        <translation>Mã địa điểm</translation>
+    </message>
+    <message>
+        <source>In</source>
+        <translation>Vào</translation>
+    </message>
+    <message>
+        <source>Out</source>
+        <translation>Ra</translation>
+    </message>
+    <message>
+        <source>Both</source>
+        <translation>Cả hai</translation>
+    </message>
+    <message>
+        <source>Record everyone</source>
+        <translation>Ghi nhận mọi người</translation>
+    </message>
+    <message>
+        <source>Health certificate</source>
+        <translation>Chứng nhận y tế</translation>
+    </message>
+    <message>
+        <source>Staff only</source>
+        <translation>Chỉ nhân viên</translation>
+    </message>
+    <message>
         <source>relay %1, open %2 s</source>
         <translation>rơ-le %1, mở %2 giây</translation>
     </message>
@@ -688,8 +749,8 @@
         <translation>không lắp</translation>
     </message>
     <message>
-        <source>Location</source>
-        <translation>Địa điểm</translation>
+        <source>Saved on the kiosk in %1 and checked before saving; they apply after a restart. The rest is in the configuration file %2, changed by the installer.</source>
+        <translation>Được kiểm tra trước khi lưu và lưu trên kiosk tại %1; có hiệu lực sau khi khởi động lại. Các cài đặt còn lại nằm trong tệp cấu hình %2, do người cài đặt thay đổi.</translation>
     </message>
     <message>
         <source>Address</source>
@@ -704,32 +765,6 @@
         <translation>Chế độ kiểm tra</translation>
     </message>
     <message>
-        <source>Repeat window</source>
-        <translation>Bỏ qua quét lặp lại trong</translation>
-    </message>
-    <message>
-        <source>%1 s</source>
-        <translation>%1 giây</translation>
-    </message>
-    <message>
-        <source>Retention</source>
-        <translation>Thời gian lưu</translation>
-    </message>
-    <message numerus="yes">
-        <source>%n day(s)</source>
-        <translation>
-            <numerusform>%n ngày</numerusform>
-        </translation>
-    </message>
-    <message>
-        <source>Server</source>
-        <translation>Máy chủ</translation>
-    </message>
-    <message>
-        <source>none: visits stay on the kiosk</source>
-        <translation>không có: dữ liệu chỉ lưu trên máy</translation>
-    </message>
-    <message>
         <source>Camera</source>
         <translation>Camera</translation>
     </message>
@@ -740,6 +775,14 @@
     <message>
         <source>Database</source>
         <translation>Cơ sở dữ liệu</translation>
+    </message>
+    <message>
+        <source>Save the settings</source>
+        <translation>Lưu cài đặt</translation>
+    </message>
+    <message>
+        <source>Restart the kiosk now</source>
+        <translation>Khởi động lại kiosk ngay</translation>
     </message>
     <message>
         <source>Change a PIN</source>
@@ -776,10 +819,6 @@
     <message>
         <source>Settings</source>
         <translation>Cài đặt</translation>
-    </message>
-    <message>
-        <source>These are changed in the configuration file %1 by the installer; the kiosk reads it at start.</source>
-        <translation>Các giá trị này do người lắp đặt thay đổi trong tệp cấu hình %1; máy đọc tệp khi khởi động.</translation>
     </message>
 </context>
 <context>
@@ -861,6 +900,7 @@
     <name>StatusPage</name>
     <message>
         <source>OK</source>
+        <extracomment>The settings page&apos;s rows the admin changes (kiosk.config.ADMIN_KEYS), then those it only shows.</extracomment>
         <translation>OK</translation>
     </message>
     <message>
