@@ -411,3 +411,23 @@ def test_a_touch_keeps_it_open_and_close_closes(qtbot: QtBot, tmp_path: Path) ->
     with qtbot.waitSignal(screen.closed, timeout=1000):
         qtbot.mouseClick(screen.close_button, Qt.MouseButton.LeftButton)
     assert all(b.minimumHeight() >= 60 for b in screen.findChildren(QPushButton) if b.isVisible())
+
+
+def test_on_a_short_screen_the_keyboard_takes_the_headers_room(qtbot: QtBot, tmp_path: Path) -> None:
+    screen, _path = settings_screen(qtbot, tmp_path)  # 800×480
+    page = screen.settings
+    address = page.fields["location.address"]
+    page.scroll_area.ensureWidgetVisible(address)
+    qtbot.mouseClick(address, Qt.MouseButton.LeftButton)
+    assert page.keyboard.isVisible()
+    assert not screen.close_button.isVisible() and not any(b.isVisible() for b in screen.nav_buttons)
+    # the field being typed into is inside the visible part of the page
+    viewport = page.scroll_area.viewport()
+
+    def in_view() -> bool:
+        top = address.mapTo(viewport, address.rect().topLeft()).y()
+        return top >= 0 and top + address.height() <= viewport.height()
+
+    qtbot.waitUntil(in_view, timeout=2000)
+    page.hide_keyboard()
+    assert screen.close_button.isVisible() and all(b.isVisible() for b in screen.nav_buttons)

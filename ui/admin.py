@@ -63,6 +63,10 @@ _ACTIVITY = frozenset(
 )
 
 
+#: Below this window height the open keyboard takes the header's room (see ``_keyboard_toggled``).
+COMPACT_BELOW_PX = 700
+
+
 class AdminScreen(QWidget):
     """The admin's pages. ``closed`` when done (Close, or idle for ``idle_s``)."""
 
@@ -102,6 +106,7 @@ class AdminScreen(QWidget):
         self.export = ExportPage(context, self.runner, seam)
         self.staff = StaffPage(context, self.runner, seam)
         self.settings = SettingsPage(context, self.runner)
+        self.settings.keyboard_toggled.connect(self._keyboard_toggled)
         self.pages: list[Page] = [self.status, self.camera, self.gate, self.export, self.staff, self.settings]
         self.stack = QStackedWidget()
         self.nav_buttons: list[QPushButton] = []
@@ -180,6 +185,16 @@ class AdminScreen(QWidget):
         self.close_screen()
 
     # -- layout and language ------------------------------------------------------------------------
+
+    def _keyboard_toggled(self, shown: bool) -> None:
+        """On a short screen (800×480) the header and the page buttons make room for the keyboard while it
+        is open, so the field being typed into stays in view."""
+        compact = shown and self.height() < COMPACT_BELOW_PX
+        for widget in (self.title, self.place, self.close_button, *self.nav_buttons):
+            widget.setVisible(not compact)
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
 
     def _place_nav(self, *, portrait: bool) -> None:
         if portrait == self._portrait:

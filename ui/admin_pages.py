@@ -14,7 +14,7 @@ from datetime import date
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QDate, QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QDate, QEvent, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -852,7 +852,11 @@ class StaffPage(Page):
 class SettingsPage(Page):
     """The PINs (changed here, through the PIN vault) and the settings: those in ``kiosk.config.ADMIN_KEYS``
     edited here and saved (checked as start-up would, off the GUI thread) into the admin settings file, which
-    the kiosk reads at its next start ("Restart the kiosk now"); the rest shown read-only."""
+    the kiosk reads at its next start ("Restart the kiosk now"); the rest shown read-only.
+    ``keyboard_toggled(shown)``: the on-screen keyboard opened or closed (a short screen gives it the room of
+    the admin's header)."""
+
+    keyboard_toggled = Signal(bool)
 
     def __init__(self, context: UiContext, runner: TaskRunner) -> None:
         super().__init__(context, runner)
@@ -1078,16 +1082,27 @@ class SettingsPage(Page):
         self.keyboard.set_telex(field in [self.fields[k] for k in TELEX_FIELDS])
         self.keyboard.bind(field)
         self.symbols.setVisible(field is self.fields["sync.server_url"])
+        self.keyboard_toggled.emit(True)  # before showing it: the window never has to grow
         self.keyboard.show()
         outer = self.layout()
         if outer is not None:
             outer.activate()  # the scroll area's new height now, so that the field is scrolled into it
-        self.scroll_area.ensureWidgetVisible(field, 8, 8)
+        self._scroll_to(field)
+        # Once more after the resize events of the keyboard and the admin's header have been delivered:
+        # only then does the viewport have its final height.
+        QTimer.singleShot(0, partial(self._scroll_to, field))
+
+    def _scroll_to(self, field: QWidget) -> None:
+        """Bring ``field`` to the top of the visible part of the page (a few pixels below its edge)."""
+        content = self.scroll_area.widget()
+        if content is not None and content.isAncestorOf(field):
+            self.scroll_area.verticalScrollBar().setValue(field.mapTo(content, QPoint(0, 0)).y() - 8)
 
     def hide_keyboard(self) -> None:
         self.keyboard.hide()
         self.symbols.hide()
         self.keyboard.bind(None)
+        self.keyboard_toggled.emit(False)
 
     def save_settings(self) -> None:
         if self.saving:
