@@ -26,6 +26,7 @@ from app.build import (
 )
 from kiosk.config import SYSTEM_CONFIG
 from kiosk.errors import KioskError, PayloadError, UsageError
+from kiosk.fileio import fsync_directory, rename_no_replace
 
 if TYPE_CHECKING:
     from kiosk.pipeline import Verdict
@@ -350,32 +351,12 @@ def _write_atomically(visits: Any, output: Path, fmt: str, directory: Path, *, f
                 return count
         if force:
             os.replace(tmp, output)
-        else:
-            try:
-                os.link(tmp, output)  # fails if the target appeared meanwhile: never clobbers
-            except FileExistsError:
-                raise UsageError(f"{output} already exists; add --force to replace it") from None
-            except OSError:  # no hard links (a FAT-formatted USB stick): check, then rename
-                if output.exists():
-                    raise UsageError(f"{output} already exists; add --force to replace it") from None
-                os.replace(tmp, output)
-        _fsync_directory(directory)
+        elif not rename_no_replace(tmp, output):  # never clobbers, even a file that appeared meanwhile
+            raise UsageError(f"{output} already exists; add --force to replace it")
+        fsync_directory(directory)
         return count
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

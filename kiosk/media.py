@@ -27,6 +27,7 @@ from typing import Final
 
 from kiosk.errors import ExportError
 from kiosk.export import export_visits
+from kiosk.fileio import fsync_directory, rename_no_replace
 from kiosk.model import Visit
 
 __all__ = [
@@ -144,7 +145,7 @@ def write_file_atomically(folder: Path, filename: str, write: Callable[[Path], o
         finally:
             os.close(fd)
         target = _claim(tmp, folder, filename)
-        _fsync_dir(folder)
+        fsync_directory(folder)
     except OSError as exc:
         with suppress(OSError):
             tmp.unlink(missing_ok=True)
@@ -182,42 +183,9 @@ def _claim(tmp: Path, folder: Path, filename: str) -> Path:
     stem, suffix = Path(filename).stem, Path(filename).suffix
     for n in range(1, _MAX_COPIES + 1):
         target = folder / (filename if n == 1 else f"{stem} ({n}){suffix}")
-        if _rename_no_replace(tmp, target):
+        if rename_no_replace(tmp, target):
             return target
     raise ExportError(f"{folder} already holds {_MAX_COPIES} copies of {filename}: choose another name")
-
-
-def _rename_no_replace(source: Path, target: Path) -> bool:
-    """Rename ``source`` to ``target`` unless ``target`` exists; False when it does.
-
-    A hard link fails when the target exists, so no check-then-rename race can overwrite a file. FAT and
-    exFAT have no hard links: there the existence check and the rename are two steps (only this process
-    writes exports, so nothing slips in between).
-    """
-    try:
-        os.link(source, target)
-    except FileExistsError:
-        return False
-    except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.EXDEV):
-            raise
-        if target.exists():
-            return False
-        os.rename(source, target)
-        return True
-    source.unlink()
-    return True
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError as exc:
-        if exc.errno != errno.EINVAL:  # some file systems cannot sync a folder; the file itself is synced
-            raise
-    finally:
-        os.close(fd)
 
 
 def _explain(exc: OSError, folder: Path) -> str:

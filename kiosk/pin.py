@@ -30,13 +30,11 @@ caller's business: the vault only refuses weak PINs.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
 import os
 import stat
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -48,6 +46,7 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from kiosk.errors import PinError, PinFileError
+from kiosk.fileio import replace_atomically
 from kiosk.model import ClockReading, PinProblem
 
 __all__ = [
@@ -345,27 +344,7 @@ class PinVault:
     def _save(self, state: _State) -> None:
         """Replace the file atomically, then adopt ``state``; on failure the old state stays."""
         try:
-            _write_atomically(self._path, state.to_json())
+            replace_atomically(self._path, state.to_json(), mode=0o600)
         except OSError as exc:
             raise PinFileError(f"cannot write PIN file {self._path}: {exc.strerror or exc}") from exc
         self._state = state
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """A temporary file beside ``path`` (mode 0600), fsync, rename over ``path``, fsync the folder."""
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

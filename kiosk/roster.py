@@ -31,7 +31,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import zipfile
 from collections.abc import Generator, Iterable, Iterator, Sequence
@@ -43,6 +42,7 @@ from typing import Any, Final
 
 from kiosk.errors import PayloadError, RosterError
 from kiosk.export import safe_cell, write_table
+from kiosk.fileio import replace_atomically
 from kiosk.guard import fold
 from kiosk.identity import IdentityKey, IdentityKeyring, IdentitySet
 from kiosk.model import Kind, Outcome, Reason, Visit, mask_id
@@ -179,23 +179,11 @@ def save_roster(roster: Roster, path: Path) -> None:
         ],
     }
     data = json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Names of staff: readable by the kiosk's user and group only.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        replace_atomically(path, data, mode=0o640)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise RosterError(f"cannot keep the staff roster at {path}: {exc.strerror or exc}") from exc
 
 

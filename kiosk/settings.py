@@ -12,9 +12,6 @@ The file holds only ``kiosk.config.ADMIN_KEYS``. It sits above ``/etc/kiosk/kios
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 import unicodedata
 from collections.abc import Mapping
 from enum import Enum
@@ -23,6 +20,7 @@ from typing import Any
 
 from kiosk.config import ADMIN_KEYS, Config, parse_toml, read_admin_settings, with_settings
 from kiosk.errors import ConfigError
+from kiosk.fileio import replace_atomically
 
 #: Text the admin types is at most this long (a screen line; the file's lines stay far below the limit).
 MAX_ADMIN_TEXT = 500
@@ -60,7 +58,9 @@ def save_admin_settings(path: Path, values: Mapping[str, str], *, base: Config) 
     if with_settings(base, parse_toml(text, path, key="store.admin_settings")) != config:
         raise ConfigError("store.admin_settings", f"the text for {path} does not read back the same")
     try:
-        _write_atomically(path, text.encode("utf-8"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Nothing secret: kiosk doctor, run by another user, reads it.
+        replace_atomically(path, text.encode("utf-8"), mode=0o644)
     except OSError as exc:
         raise ConfigError("store.admin_settings", f"cannot write {path}: {exc.strerror or exc}") from exc
     return config
@@ -101,26 +101,3 @@ def _toml_string(text: str) -> str:
             out.append(char)
     out.append('"')
     return "".join(out)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """A temporary file beside ``path``, fsync, rename over ``path``, fsync the folder. A crash before the
-    rename leaves the old file as it was (and perhaps a stray ``.admin-settings.toml.*.tmp``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), 0o644)  # nothing secret; kiosk doctor run by another user reads it
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

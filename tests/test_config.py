@@ -312,7 +312,7 @@ class Crash(BaseException):
 def test_a_crash_while_writing_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    import kiosk.settings
+    import kiosk.fileio
     from kiosk.settings import save_admin_settings
 
     admin = admin_file(tmp_path)
@@ -323,10 +323,10 @@ def test_a_crash_while_writing_leaves_the_old_file(tmp_path: Path, monkeypatch: 
     def crash(fd: int) -> None:
         raise Crash  # the new text is written to the temporary file, not yet on the disk nor renamed
 
-    monkeypatch.setattr(kiosk.settings.os, "fsync", crash)
+    monkeypatch.setattr(kiosk.fileio.os, "fsync", crash)
     with pytest.raises(Crash):
         save_admin_settings(admin, {"location.name": "After"}, base=base)
-    monkeypatch.setattr(kiosk.settings.os, "fsync", os.fsync)
+    monkeypatch.setattr(kiosk.fileio.os, "fsync", os.fsync)
     assert admin.read_bytes() == before
     config = load_config(environ={}, overrides={"store.admin_settings": str(admin)})
     assert config.location.name == "Before" and config.retention.days == 40
@@ -335,13 +335,13 @@ def test_a_crash_while_writing_leaves_the_old_file(tmp_path: Path, monkeypatch: 
 def test_a_file_that_cannot_be_written_is_a_config_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import kiosk.settings
+    import kiosk.fileio
     from kiosk.settings import save_admin_settings
 
     def refuse(**_kwargs: object) -> tuple[int, str]:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(kiosk.settings.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(kiosk.fileio.tempfile, "mkstemp", refuse)
     admin = admin_file(tmp_path)
     with pytest.raises(ConfigError) as err:
         save_admin_settings(admin, {"retention.days": "5"}, base=Config())

@@ -26,6 +26,7 @@ from types import TracebackType
 from typing import Final, Self
 
 from kiosk.errors import StorageFullError, StoreError
+from kiosk.fileio import replace_atomically
 
 __all__ = ["SEQ_BLOCK", "OwnerLock", "SeqFloor", "lock_path", "seq_path"]
 
@@ -139,18 +140,8 @@ class SeqFloor:
         return {str(k): v for k, v in data.items() if type(v) is int and v >= 0}
 
     def _write(self, floors: dict[str, int]) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
         try:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                json.dump(floors, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-            fd = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            replace_atomically(self.path, json.dumps(floors).encode("utf-8"), mode=0o644)
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise StorageFullError(

@@ -35,6 +35,7 @@ from urllib.parse import quote
 import peewee as pw
 
 from kiosk.errors import CorruptDatabaseError, OutOfServiceError, PayloadError, StorageFullError, StoreError
+from kiosk.fileio import fsync_directory
 from kiosk.guard import InsideCount, SearchQuery, clean_guard, clean_note, count_inside, parse_query
 from kiosk.identity import IdentityKeyring
 from kiosk.model import ClockReading, Decision, Direction, Kind, Outcome, Reason, Visit
@@ -1001,19 +1002,10 @@ def _quarantine(path: Path, now: datetime) -> Path:
             source = Path(f"{path}{suffix}")
             if source.exists():
                 os.replace(source, Path(f"{target}{suffix}"))
-        _fsync_dir(path.parent)
+        fsync_directory(path.parent)
     except OSError as exc:
         raise StoreError(f"cannot move the damaged database {path} aside: {exc}") from exc
     return target
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the renames durable: a power cut must not bring the damaged file back."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # --------------------------------------------------------------------------------------------------
