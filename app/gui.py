@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import threading
 import time
 from collections import deque
@@ -28,8 +27,9 @@ from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 
-from app.build import build_pipeline, config_from_args, keyring_from_config, open_store, trust_from_config
-from app.headless import _camera, _demo_material, _print_scanner_status, say, verdict_json
+from app.build import config_from_args, keyring_from_config
+from app.gate import build_gate, say
+from app.headless import verdict_json
 from kiosk.clock import SystemClock
 from kiosk.config import Config
 from kiosk.errors import UsageError
@@ -85,10 +85,7 @@ def status_checks(config: Config) -> list[tuple[str, str, str]]:
 
 def run_gui(args: argparse.Namespace) -> int:
     """``kiosk run`` without ``--headless``."""
-    from hardware.camera import FrameGrabber  # noqa: PLC0415
-    from hardware.gpio import make_gate  # noqa: PLC0415
     from hardware.notify import SystemdNotifier  # noqa: PLC0415
-    from hardware.scanner import make_scanners  # noqa: PLC0415
 
     config = config_from_args(args)
     if args.camera:
@@ -113,8 +110,6 @@ def run_gui(args: argparse.Namespace) -> int:
     if window is not None:
         config = dataclasses.replace(config, ui=dataclasses.replace(config.ui, fullscreen=False))
 
-    from kiosk.decode import Decoder  # noqa: PLC0415
-    from kiosk.scanloop import ScanLoop  # noqa: PLC0415
     from ui.app import create_application, run_app  # noqa: PLC0415 - Qt loads only for this command
     from ui.bridge import ScanBridge  # noqa: PLC0415
     from ui.context import UiContext  # noqa: PLC0415
@@ -123,51 +118,23 @@ def run_gui(args: argparse.Namespace) -> int:
     recent = RecentErrors()
     logging.getLogger().addHandler(recent)
     clock = SystemClock()
-    trust, deny, signer = _demo_material(config, trust_from_config(config))
-    with ExitStack() as stack:
-        if signer is not None and args.db is None:
-            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kiosk-demo-")))
-            config = dataclasses.replace(
-                config,
-                store=dataclasses.replace(config.store, database=scratch / "demo.db"),
-                security=dataclasses.replace(config.security, pin_file=scratch / "pins.json"),
-            )
-            say("kiosk: demo camera: recording into a throw-away database; give --db to keep the visits")
-        store = stack.enter_context(open_store(config))
-        if store.recovered_from is not None:
-            say(f"kiosk: the database was damaged and moved aside to {store.recovered_from}")
-        store.purge(clock.now().wall, config.retention.days)
-        decoder = stack.enter_context(Decoder(config.decoder))
-        decoder.warm_up()
-        pipeline = build_pipeline(config, store, trust, decoder, args.direction, deny=deny)
-        bridge = ScanBridge(pipeline.direction)
-        if offscreen or args.verbose:
-            bridge.add_verdict_listener(
-                lambda v: print(json.dumps(verdict_json(v), ensure_ascii=False), flush=True)
-            )
-        grabber = stack.enter_context(
-            FrameGrabber(
-                _camera(config, signer),
-                lost_after_s=config.camera.lost_after_s,
-                reopen_max_s=config.camera.reopen_max_s,
-                on_status=bridge.publish_camera_status,
-            )
+    bridge = ScanBridge()
+    if offscreen or args.verbose:
+        bridge.add_verdict_listener(
+            lambda v: print(json.dumps(verdict_json(v), ensure_ascii=False), flush=True)
         )
-        gate = make_gate(config.gate)
-        stack.callback(gate.close)
-        loop = ScanLoop(
-            frames=grabber,
-            decoder=decoder,
-            pipeline=pipeline,
-            gate=gate,
-            clock=clock,
+    with ExitStack() as stack:
+        parts = build_gate(
+            args,
+            config,
+            stack,
+            clock,
+            on_camera_status=bridge.publish_camera_status,
             on_verdict=bridge.publish_verdict,
             on_hint=bridge.publish_hint,
         )
-        scanners = make_scanners(config.scanner, on_status=_print_scanner_status)
-        for scanner in scanners:
-            stack.callback(scanner.close)
-            scanner.start(loop.submit_payload)
+        config, loop = parts.config, parts.loop
+        bridge.direction = parts.pipeline.direction
         notifier = stack.enter_context(SystemdNotifier.from_environ(os.environ))
         stack.enter_context(loop)
         loop.start()
@@ -175,17 +142,17 @@ def run_gui(args: argparse.Namespace) -> int:
             config=config,
             bridge=bridge,
             clock=clock,
-            frames=grabber,
-            store=store,
-            pipeline=pipeline,
+            frames=parts.grabber,
+            store=parts.store,
+            pipeline=parts.pipeline,
             loop=loop,
-            gate=gate,
+            gate=parts.gate,
             keyring=keyring_from_config(config),
-            scanners=tuple(scanners),
+            scanners=parts.scanners,
             pin_path=config.security.pin_file,
             notifier=notifier,
-            backlog=store.backlog,
-            housekeeping=store.checkpoint,
+            backlog=parts.store.backlog,
+            housekeeping=parts.store.checkpoint,
             status_checks=partial(status_checks, config),
             recent_errors=recent.lines,
             duration_s=duration,
