@@ -4,6 +4,9 @@ per-country table in the summary."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -47,3 +50,33 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if table:
         terminalreporter.section("EU DCC test suite: verdicts per country")
         terminalreporter.write_line(table)
+
+
+#: Opens a ``Store`` on the test's database (or another path) with test defaults; see ``open_store``.
+OpenStore = Callable[..., Any]
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "kiosk.db"
+
+
+@pytest.fixture
+def open_store(db_path: Path) -> Iterator[OpenStore]:
+    """Open real stores on ``db_path`` (or another path); every one is closed at the end."""
+    from kiosk.store import Store
+
+    opened: list[Store] = []
+
+    def _open(path: Path | None = None, **kwargs: Any) -> Store:
+        kwargs.setdefault("device_id", "dev-1")
+        kwargs.setdefault("location_code", "HUE-001")
+        kwargs.setdefault("privacy_notice_version", "2025-01")
+        kwargs.setdefault("disk_free", lambda _d: 10_000 * 1024 * 1024)
+        store = Store.open(path or db_path, **kwargs)
+        opened.append(store)
+        return store
+
+    yield _open
+    for store in opened:
+        store.close()

@@ -36,6 +36,7 @@ from kiosk.demo import (
     vaccination_claims,
 )
 from kiosk.export import COLUMNS, VIETNAM_TIME
+from tests.cli_support import isolate_cli
 
 AN_ID = "046090001234"
 BAD_DATE_CCCD = "046090001234|191234567|Nguyễn Văn An|31022001|Nam|12 Lê Lợi|20042021"
@@ -46,14 +47,7 @@ VIETNAMESE = "Nguyễn Văn An · Phường Vĩnh Ninh, Thành phố Huế"
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No KIOSK_* variables and no /etc/kiosk: an empty config file, and tmp_path as the cwd."""
-    for name in list(os.environ):
-        if name.startswith("KIOSK_"):
-            monkeypatch.delenv(name)
-    config = tmp_path / "empty.toml"
-    config.write_text("", encoding="utf-8")
-    monkeypatch.setenv("KIOSK_CONFIG", str(config))
-    monkeypatch.chdir(tmp_path)
-    return config
+    return isolate_cli(tmp_path, monkeypatch)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str], str]:

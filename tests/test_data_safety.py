@@ -22,18 +22,12 @@ from app.cli import main
 from kiosk.demo import CCCD_AN, CCCD_BINH, render_code
 from kiosk.export import VIETNAM_TIME
 from kiosk.store import Store
+from tests.cli_support import isolate_cli
 
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in list(os.environ):
-        if name.startswith("KIOSK_"):
-            monkeypatch.delenv(name)
-    config = tmp_path / "kiosk.toml"
-    config.write_text('[location]\ncode = "HUE-001"\n', encoding="utf-8")
-    monkeypatch.setenv("KIOSK_CONFIG", str(config))
-    monkeypatch.chdir(tmp_path)
-    return config
+    return isolate_cli(tmp_path, monkeypatch, '[location]\ncode = "HUE-001"\n')
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

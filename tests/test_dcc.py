@@ -38,6 +38,7 @@ from kiosk.model import Kind, Reason
 from kiosk.payloads.base45 import ALPHABET, b45decode, b45encode
 from kiosk.payloads.dcc import verify_dcc
 from kiosk.payloads.trust import Signer, TrustList, kid_of
+from tests.cli_support import isolate_cli
 from tests.shared import require_shared
 
 NOW = datetime(2022, 3, 1, 12, 0, tzinfo=UTC)
@@ -700,13 +701,7 @@ def test_any_signed_name_is_a_clean_credential_or_a_payload_error(
 @pytest.fixture
 def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No KIOSK_* variables and an empty config file, as in tests/test_cli.py."""
-    for name in list(os.environ):
-        if name.startswith("KIOSK_"):
-            monkeypatch.delenv(name)
-    config = tmp_path / "empty.toml"
-    config.write_text("", encoding="utf-8")
-    monkeypatch.setenv("KIOSK_CONFIG", str(config))
-    monkeypatch.chdir(tmp_path)
+    isolate_cli(tmp_path, monkeypatch)
     return tmp_path
 
 

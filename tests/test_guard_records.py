@@ -4,9 +4,10 @@ inside_now) on real SQLite files under tmp_path; no mocked database."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -62,26 +63,9 @@ OpenStore = Callable[..., Store]
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "kiosk.db"
-
-
-@pytest.fixture
-def open_store(db_path: Path) -> Iterator[OpenStore]:
-    opened: list[Store] = []
-
-    def _open(**kwargs: Any) -> Store:
-        kwargs.setdefault("device_id", "gate-1")
-        kwargs.setdefault("location_code", "HUE-0001")
-        kwargs.setdefault("privacy_notice_version", "2026-01")
-        kwargs.setdefault("disk_free", lambda _d: 10_000 * MIB)
-        store = Store.open(db_path, **kwargs)
-        opened.append(store)
-        return store
-
-    yield _open
-    for store in opened:
-        store.close()
+def open_store(open_store: OpenStore) -> OpenStore:
+    """The shared store opener (tests/conftest.py) as gate-1 of HUE-0001."""
+    return partial(open_store, device_id="gate-1", location_code="HUE-0001", privacy_notice_version="2026-01")
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import sqlite3
 import stat
 from contextlib import closing
@@ -30,6 +29,7 @@ from kiosk.identity import (
     load_hash_list,
     new_key_file_document,
 )
+from tests.cli_support import isolate_cli
 
 AN_KEY = "id:046090001234"
 SECRET = b"identity tests: thirty-two bytes or more"
@@ -199,13 +199,7 @@ def test_a_deeply_nested_list_is_a_config_error(tmp_path: Path) -> None:
 
 @pytest.fixture
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in list(os.environ):
-        if name.startswith("KIOSK_"):
-            monkeypatch.delenv(name)
-    config = tmp_path / "empty.toml"
-    config.write_text("", encoding="utf-8")
-    monkeypatch.setenv("KIOSK_CONFIG", str(config))
-    monkeypatch.chdir(tmp_path)
+    isolate_cli(tmp_path, monkeypatch)
     return tmp_path
 
 

@@ -28,19 +28,13 @@ from kiosk.decode.decoder import Decoder
 from kiosk.demo import CCCD_AN, render_code
 from kiosk.errors import ConfigError
 from kiosk.payloads.text import MAX_PAYLOAD_BYTES
+from tests.cli_support import isolate_cli
 
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No KIOSK_* variables and no /etc/kiosk: an empty config file, and tmp_path as the cwd."""
-    for name in list(os.environ):
-        if name.startswith("KIOSK_"):
-            monkeypatch.delenv(name)
-    config = tmp_path / "empty.toml"
-    config.write_text("", encoding="utf-8")
-    monkeypatch.setenv("KIOSK_CONFIG", str(config))
-    monkeypatch.chdir(tmp_path)
-    return config
+    return isolate_cli(tmp_path, monkeypatch)
 
 
 def assert_one_error_line(err: str, *fragments: str) -> None:

@@ -7,7 +7,7 @@ import shutil
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -69,30 +69,6 @@ def clock(at: datetime = T0, *, synced: bool = True, mono: float = 12.5) -> Cloc
 
 
 OpenStore = Callable[..., Store]
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "kiosk.db"
-
-
-@pytest.fixture
-def open_store(db_path: Path) -> Iterator[OpenStore]:
-    """Open stores on ``db_path`` (or another path); every one is closed at the end."""
-    opened: list[Store] = []
-
-    def _open(path: Path | None = None, **kwargs: Any) -> Store:
-        kwargs.setdefault("device_id", "dev-1")
-        kwargs.setdefault("location_code", "HUE-001")
-        kwargs.setdefault("privacy_notice_version", "2025-01")
-        kwargs.setdefault("disk_free", lambda _d: 10_000 * MIB)
-        store = Store.open(path or db_path, **kwargs)
-        opened.append(store)
-        return store
-
-    yield _open
-    for store in opened:
-        store.close()
 
 
 def rows(path: Path, query: str, *params: object) -> list[tuple[Any, ...]]:

@@ -13,11 +13,10 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -38,29 +37,6 @@ GRANTED = Decision(
 )
 
 OpenStore = Callable[..., Store]
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "kiosk.db"
-
-
-@pytest.fixture
-def open_store(db_path: Path) -> Iterator[OpenStore]:
-    opened: list[Store] = []
-
-    def _open(path: Path | None = None, **kwargs: Any) -> Store:
-        kwargs.setdefault("device_id", "dev-1")
-        kwargs.setdefault("location_code", "HUE-001")
-        kwargs.setdefault("privacy_notice_version", "2026-01")
-        kwargs.setdefault("disk_free", lambda _d: 10_000 * MIB)
-        store = Store.open(path or db_path, **kwargs)
-        opened.append(store)
-        return store
-
-    yield _open
-    for store in opened:
-        store.close()
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
