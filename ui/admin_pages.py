@@ -35,9 +35,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.config import SYSTEM_CONFIG
+from kiosk.config import ADMIN_KEYS, SYSTEM_CONFIG
 from kiosk.media import Medium
 from kiosk.model import Direction, Outcome, PinProblem, PolicyMode
+from kiosk.pin import MAX_DIGITS
 from kiosk.settings import MAX_ADMIN_TEXT
 from ui import theme
 from ui.admin_tasks import (
@@ -73,18 +74,8 @@ LEVEL_COLOURS = {
     "FAIL": theme.RESULT_COLOURS[Outcome.REFUSED],
 }
 CAMERA_POLL_MS = 500
-MAX_PIN = 8
-#: The settings page's rows the admin changes (kiosk.config.ADMIN_KEYS), then those it only shows.
-SETTING_ROWS = (
-    "location.name",
-    "location.address",
-    "location.district",
-    "device.direction",
-    "policy.mode",
-    "policy.repeat_window_s",
-    "retention.days",
-    "sync.server_url",
-)
+#: The settings page's rows the admin changes (all of kiosk.config.ADMIN_KEYS), then those it only shows.
+SETTING_ROWS = ADMIN_KEYS
 FACT_ROWS = ("location.code", "device.id", "camera", "gate", "database")
 TELEX_FIELDS = ("location.name", "location.address", "location.district")
 
@@ -927,7 +918,7 @@ class SettingsPage(Page):
         self.clear()
 
     def press(self, digit: str) -> None:
-        if len(self.digits) < MAX_PIN and not self.busy:
+        if len(self.digits) < MAX_DIGITS and not self.busy:
             self.digits += digit
             self._show_dots()
 

@@ -22,12 +22,12 @@ from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from kiosk.clock import Clock
+from kiosk.pin import MAX_DIGITS
 from ui import theme
 
 log = logging.getLogger(__name__)
 
 GUARD, ADMIN = "guard", "admin"
-MAX_PIN_DIGITS = 8  # kiosk.pin accepts 4 to 8 digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +164,7 @@ class PinPad(QWidget):
         self.retranslate()
 
     def press(self, digit: str) -> None:
-        if self.busy or len(self.digits) >= MAX_PIN_DIGITS:
+        if self.busy or len(self.digits) >= MAX_DIGITS:
             return
         self.digits += digit
         self._message = ""
