@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from kiosk.decode import Decoder
     from kiosk.device import GateOutputs
     from kiosk.hints import Hint
+    from kiosk.identity import IdentityKeyring
     from kiosk.pipeline import ScanPipeline
     from kiosk.scanloop import LoopVerdict, ScanLoop
     from kiosk.store import Store
@@ -57,6 +58,7 @@ class GateParts:
     """Everything ``build_gate`` built; closed by the ``ExitStack`` it was given."""
 
     config: Config  # as used: with the throw-away database of the demo, if any
+    keyring: IdentityKeyring
     store: Store
     decoder: Decoder
     pipeline: ScanPipeline
@@ -84,7 +86,8 @@ def build_gate(
     from kiosk.decode import Decoder  # noqa: PLC0415
     from kiosk.scanloop import ScanLoop  # noqa: PLC0415
 
-    trust, deny, signer = _demo_material(config, trust_from_config(config))
+    keyring = keyring_from_config(config)  # read once: the pipeline, the demo and the screens share it
+    trust, deny, signer = _demo_material(config, trust_from_config(config), keyring)
     if signer is not None and args.db is None:
         # Demo visitors, demo certificates, the demo deny list and demo PINs never reach real data.
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kiosk-demo-")))
@@ -100,7 +103,7 @@ def build_gate(
     store.purge(clock.now().wall, config.retention.days)
     decoder = stack.enter_context(Decoder(config.decoder))
     decoder.warm_up()
-    pipeline = build_pipeline(config, store, trust, decoder, args.direction, deny=deny)
+    pipeline = build_pipeline(config, store, trust, decoder, args.direction, deny=deny, keyring=keyring)
     grabber = stack.enter_context(
         FrameGrabber(
             _camera(config, signer),
@@ -124,10 +127,10 @@ def build_gate(
     for scanner in scanners:
         stack.callback(scanner.close)
         scanner.start(loop.submit_payload)
-    return GateParts(config, store, decoder, pipeline, grabber, gate, loop, tuple(scanners))
+    return GateParts(config, keyring, store, decoder, pipeline, grabber, gate, loop, tuple(scanners))
 
 
-def _demo_material(config: Config, trust: Any) -> tuple[Any, Any, Any]:
+def _demo_material(config: Config, trust: Any, keyring: IdentityKeyring) -> tuple[Any, Any, Any]:
     """With the demo camera, its visitors' certificates are signed by a demo key the trust list must know."""
     if config.camera.source != "demo":
         if config.identity.key_file is None:
@@ -140,7 +143,7 @@ def _demo_material(config: Config, trust: Any) -> tuple[Any, Any, Any]:
 
     signer = DemoSigner.create(SystemClock().now().wall)
     demo_trust = signer.trust_list()
-    return trust + demo_trust, demo_deny_list(keyring_from_config(config).current), signer
+    return trust + demo_trust, demo_deny_list(keyring.current), signer
 
 
 def _camera(config: Config, signer: Any) -> Any:

@@ -27,7 +27,7 @@ from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 
-from app.build import config_from_args, keyring_from_config
+from app.build import config_from_args
 from app.gate import build_gate, say
 from app.headless import verdict_json
 from kiosk.clock import SystemClock
@@ -147,7 +147,7 @@ def run_gui(args: argparse.Namespace) -> int:
             pipeline=parts.pipeline,
             loop=loop,
             gate=parts.gate,
-            keyring=keyring_from_config(config),
+            keyring=parts.keyring,
             scanners=parts.scanners,
             pin_path=config.security.pin_file,
             notifier=notifier,
