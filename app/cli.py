@@ -13,6 +13,10 @@ Operators and our own checks script against these exact forms, so their output i
 - ``kiosk run [--headless]``  the live gate with its touchscreen app, or without a screen (device layers
   and Qt loaded only for it)
 - ``kiosk doctor``            the installer's self-test
+- ``kiosk sync [--once]``     the sync worker: uploads the outbox, heartbeats, pulls the device configuration;
+  ``--once``: one cycle, exit 0 when the outbox is drained, 1 when something is left or failed
+- ``kiosk enroll --server URL --code CODE [--ca-file F]`` (or ``--code-qr IMAGE``)  enrol with the
+  provincial server: keeps the device token and the server URL; prints the device id and location
 
 Every command has ``--help``; bad input gives a one-line reason and a non-zero exit, never a traceback.
 Neither Qt nor a device library is imported until a command needs it: a headless install never needs
@@ -194,6 +198,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="touchscreen app: a window of this size instead of full screen, e.g. 800x480",
     )
 
+    p = sub.add_parser(
+        "sync", parents=[common], help="upload recorded visits to the provincial server (the sync worker)"
+    )
+    p.add_argument(
+        "--once",
+        action="store_true",
+        help="one cycle, then exit: 0 when everything is uploaded, 1 when something is left or failed",
+    )
+
+    p = sub.add_parser(
+        "enroll", parents=[common], help="enrol this kiosk with the provincial server (one-time code)"
+    )
+    p.add_argument("--server", metavar="URL", help="the server's URL, e.g. https://kiosk.example.gov.vn")
+    p.add_argument("--code", metavar="CODE", help="the one-time enrolment code, e.g. ABCD-EFGH-JKLM")
+    p.add_argument(
+        "--code-qr",
+        type=Path,
+        metavar="IMAGE",
+        help="a picture of the enrolment QR code (KIOSK-ENROL:<url>#<code>) instead of --server and --code",
+    )
+    p.add_argument(
+        "--ca-file",
+        type=Path,
+        metavar="FILE",
+        help="CA certificate (PEM) of the server (default: sync.ca_file)",
+    )
+
     p = sub.add_parser("doctor", parents=[common], help="check camera, gate, database, disk, clock, server")
     p.add_argument(
         "--seconds", type=positive_seconds, default=3.0, help="how long to watch the camera (default 3)"
@@ -244,6 +275,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "identity": commands.cmd_identity,
     "run": commands.cmd_run,
     "doctor": commands.cmd_doctor,
+    "sync": commands.cmd_sync,
+    "enroll": commands.cmd_enroll,
 }
 
 if __name__ == "__main__":

@@ -472,6 +472,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_gui(args)
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    from app.sync import cmd_sync as run_sync  # noqa: PLC0415 - requests loads only for this command
+
+    return run_sync(args)
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    from app.sync import cmd_enroll as run_enroll  # noqa: PLC0415 - requests loads only for this command
+
+    return run_enroll(args)
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from app.doctor import Level, run_doctor, write_test_card  # noqa: PLC0415
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from kiosk.decode.image import MAX_IMAGE_PIXELS_CEILING
 from kiosk.decode.options import DecoderOptions
@@ -157,8 +158,26 @@ class ScannerConfig:
 
 @dataclass(frozen=True, slots=True)
 class SyncConfig:
-    #: The provincial server's base URL (https://...); empty = not configured yet.
+    """The sync worker (``kiosk sync``, ``kiosk.sync``): uploads visits, heartbeats, pulls configuration."""
+
+    #: The provincial server's base URL (https://...; http:// only to 127.0.0.1 or localhost, for the demo);
+    #: empty = not configured yet (``kiosk enroll`` saves it).
     server_url: str = ""
+    #: The worker's own files: the device token (mode 0600), back-off state, status, pulled configuration.
+    state_dir: Path = Path("/var/lib/kiosk/sync")
+    #: The CA certificate(s) (PEM) the server's certificate must verify against; empty = the system's CAs.
+    ca_file: Path | None = None
+    #: Visits per upload request (1-500; the server takes at most 500, and a 413 halves it).
+    batch_size: int = 200
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 30.0
+    #: Device health is reported this often.
+    heartbeat_s: float = 300.0
+    #: The device configuration (location, policy, trust list, deny list, roster) is asked for this often.
+    config_poll_s: float = 900.0
+    #: Back-off after a failure: a random wait up to base * 2**attempt, capped (full jitter).
+    backoff_base_s: float = 2.0
+    backoff_cap_s: float = 900.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -535,8 +554,7 @@ def validate(config: Config) -> None:
             f"{config.scanner.serial_baud} is not a standard baud rate; allowed values: "
             f"{', '.join(map(str, SERIAL_BAUD_RATES))} (as set on the scanner; USB-CDC ignores it)",
         )
-    if config.sync.server_url and not config.sync.server_url.startswith("https://"):
-        raise ConfigError("sync.server_url", "must start with https:// (TLS is never turned off)")
+    _validate_sync(config.sync)
     if config.ui.language not in UI_LANGUAGES:
         raise ConfigError(
             "ui.language",
@@ -546,3 +564,48 @@ def validate(config: Config) -> None:
         raise ConfigError("ui.result_s", "must be between 0.5 and 30 seconds")
     if config.policy.mode is PolicyMode.ALLOWLIST and config.policy.roster is None:
         raise ConfigError("policy.roster", "allowlist mode needs a roster file")
+
+
+#: Plain http:// is allowed only to these hosts (this machine: the demo server).
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+#: ``sync.*`` number ranges, inclusive: (low, high, unit).
+_SYNC_RANGES: dict[str, tuple[float, float, str]] = {
+    "batch_size": (1, 500, "visits"),
+    "connect_timeout_s": (0.5, 60, "seconds"),
+    "read_timeout_s": (1, 300, "seconds"),
+    "heartbeat_s": (10, 86400, "seconds"),
+    "config_poll_s": (30, 86400, "seconds"),
+    "backoff_base_s": (0.1, 600, "seconds"),
+    "backoff_cap_s": (1, 86400, "seconds"),
+}
+
+
+def _validate_sync(sync: SyncConfig) -> None:
+    url = sync.server_url
+    if url:
+        try:
+            parts = urlsplit(url)
+            loopback = parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
+        except ValueError as exc:  # e.g. an unclosed [IPv6 bracket
+            raise ConfigError("sync.server_url", f"{_show(url)} is not a URL: {exc}") from None
+        if not (url.startswith("https://") or (url.startswith("http://") and loopback)):
+            raise ConfigError(
+                "sync.server_url",
+                f"{_show(url)}: must start with https:// (TLS is never turned off); plain http:// is allowed "
+                "only to http://127.0.0.1 or http://localhost (loopback, for the demo)",
+            )
+        if not parts.hostname or parts.username is not None or parts.query or parts.fragment:
+            raise ConfigError(
+                "sync.server_url",
+                f"{_show(url)}: must be a base URL such as https://kiosk.example.gov.vn "
+                "(a host, no user name, query or fragment)",
+            )
+    for key, (low, high, unit) in _SYNC_RANGES.items():
+        value = getattr(sync, key)
+        if not low <= value <= high:
+            raise ConfigError(f"sync.{key}", f"{value:g}: must be between {low:g} and {high:g} {unit}")
+    if sync.backoff_cap_s < sync.backoff_base_s:
+        raise ConfigError(
+            "sync.backoff_cap_s",
+            f"{sync.backoff_cap_s:g}: must be at least sync.backoff_base_s ({sync.backoff_base_s:g})",
+        )

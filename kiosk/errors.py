@@ -13,10 +13,23 @@
     ├── PinFileError           the PIN file is damaged, unreadable or cannot be written (never overwritten)
     ├── RosterError            a staff roster file was refused (every bad row named; nothing imported)
     ├── ExportError            an export could not be written to its folder or USB stick
-    └── StoreError             the local record could not be written or read
-        ├── StorageFullError   the disk is full: the visit is "not recorded", nothing stored is lost
-        ├── OutOfServiceError  free space is below the configured floor
-        └── CorruptDatabaseError  the database failed its integrity check (it is moved aside)
+    ├── StoreError             the local record could not be written or read
+    │   ├── StorageFullError   the disk is full: the visit is "not recorded", nothing stored is lost
+    │   ├── OutOfServiceError  free space is below the configured floor
+    │   └── CorruptDatabaseError  the database failed its integrity check (it is moved aside)
+    └── SyncError              talking to the provincial server failed (kiosk.sync)
+        ├── RetryableError     try again later with back-off; ``retry_after_s`` when the server said so
+        │   │                  (408, 429, 5xx, 400, a malformed or truncated reply)
+        │   └── TransportError no HTTP answer at all
+        │       ├── ConnectFailed     DNS, refused, unreachable network
+        │       ├── TimedOut          connect or read timeout
+        │       ├── TlsFailed         the certificate did not verify against the configured CA
+        │       └── ReplyTooLarge     the reply was longer than the transport reads
+        ├── AuthError          401: the device token was refused; stop and enrol again
+        ├── ForbiddenError     403: wrong device, invalid enrolment code; not retried as is
+        ├── BatchTooLarge      413: halve the batch (``max_visits`` when the server said)
+        ├── InvalidVisit       422: ``index`` of the first bad visit in the batch (None if unknown)
+        └── ProtocolError      any other answer the protocol does not allow (404, a redirect, ...)
 
 Library errors are translated at the boundary with ``raise ... from exc``.
 """
@@ -106,3 +119,76 @@ class OutOfServiceError(StoreError):
 
 class CorruptDatabaseError(StoreError):
     """The database failed its integrity check."""
+
+
+class SyncError(KioskError):
+    """Talking to the provincial server failed. ``code`` is the server's stable ``error`` code, if any."""
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+class RetryableError(SyncError):
+    """Try again later with back-off; wait at least ``retry_after_s`` when the server said so."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(message, code=code, status=status)
+        self.retry_after_s = retry_after_s
+
+
+class TransportError(RetryableError):
+    """No HTTP answer at all (the request may or may not have reached the server)."""
+
+
+class ConnectFailed(TransportError):  # noqa: N818 - named for what happened, as the sync protocol says
+    """The connection could not be made: DNS, refused, no route."""
+
+
+class TimedOut(TransportError):  # noqa: N818 - named for what happened, as the sync protocol says
+    """Connecting or reading took longer than the timeout."""
+
+
+class TlsFailed(TransportError):  # noqa: N818 - named for what happened, as the sync protocol says
+    """TLS failed: the server's certificate did not verify against the configured CA."""
+
+
+class ReplyTooLarge(TransportError):  # noqa: N818 - named for what happened, as the sync protocol says
+    """The reply was longer than the transport is willing to read."""
+
+
+class AuthError(SyncError):
+    """401: the device token is missing, unknown or revoked. Uploading stops until the kiosk is enrolled again."""
+
+
+class ForbiddenError(SyncError):
+    """403: the request is not allowed (``wrong_device``, ``enrolment_code_invalid``); not retried as is."""
+
+
+class BatchTooLarge(SyncError):  # noqa: N818 - named for what happened, as the sync protocol says
+    """413: the batch is too large; ``max_visits`` is the server's limit when it said so."""
+
+    def __init__(self, message: str, *, max_visits: int | None = None) -> None:
+        super().__init__(message, code="batch_too_large", status=413)
+        self.max_visits = max_visits
+
+
+class InvalidVisit(SyncError):  # noqa: N818 - named for what happened, as the sync protocol says
+    """422: a visit of the batch was refused; ``index`` is its place in the batch (None when not said)."""
+
+    def __init__(self, message: str, *, index: int | None, detail: str = "") -> None:
+        super().__init__(message, code="invalid_visit", status=422)
+        self.index = index
+        self.detail = detail
+
+
+class ProtocolError(SyncError):
+    """An answer the protocol does not allow (a 404, a redirect, an unknown status)."""

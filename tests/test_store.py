@@ -214,7 +214,8 @@ ALLOWED_COLUMNS = {
         "original_outcome",
         "original_reason",
     },
-    "outbox": {"id", "visit_id", "uploaded_at"},
+    # schema 5: conflict parking (when, and the server's reason code and detail: never personal data)
+    "outbox": {"id", "visit_id", "uploaded_at", "parked_at", "parked_reason"},
     "device_sequence": {"device_id", "last_seq"},
 }
 
@@ -764,3 +765,59 @@ def test_one_store_is_shared_by_threads(open_store: OpenStore) -> None:
     store.close()
     with pytest.raises(StoreError, match="closed"):
         store.backlog()
+
+
+# ------------------------------------------------------------------------------------------------
+# conflict parking (schema 5)
+
+
+def test_parked_visits_leave_pending_and_backlog_but_are_kept(open_store: OpenStore) -> None:
+    store = open_store()
+    visits = [
+        store.record(granted(), at=clock(T0 + timedelta(minutes=i)), direction=Direction.IN) for i in range(3)
+    ]
+    assert store.oldest_pending() == T0
+
+    assert store.park(visits[0].uuid, "conflict: a different visit", at=T0) is True
+    assert store.park(visits[0].uuid, "again", at=T0 + timedelta(hours=1)) is False  # idempotent
+
+    assert [v.uuid for v in store.pending(10)] == [v.uuid for v in visits[1:]]
+    assert store.backlog() == 2 and store.parked_count() == 1
+    assert store.oldest_pending() == T0 + timedelta(minutes=1)
+    (parked,) = store.parked()
+    assert (parked.visit.uuid, parked.reason, parked.parked_at) == (
+        visits[0].uuid,
+        "conflict: a different visit",
+        T0,
+    )
+    assert not parked.visit.uploaded
+
+    store.acknowledge([v.uuid for v in visits[1:]], at=T0)
+    assert store.backlog() == 0 and store.oldest_pending() is None
+    assert store.park(visits[1].uuid, "late", at=T0) is False  # an uploaded visit is not parked
+    assert store.park("no-such-uuid", "x", at=T0) is False
+
+
+def test_purge_never_deletes_a_parked_visit(open_store: OpenStore, db_path: Path) -> None:
+    store = open_store()
+    visit = store.record(granted(), at=clock(T0), direction=Direction.IN)
+    store.park(visit.uuid, "conflict", at=T0)
+    assert store.purge(T0 + timedelta(days=4000), retention_days=1) == 0
+    assert store.parked_count() == 1
+    with closing(sqlite3.connect(db_path)) as conn, pytest.raises(sqlite3.IntegrityError):
+        conn.execute("DELETE FROM outbox")
+
+
+def test_version_4_database_gains_parking_in_place(open_store: OpenStore, db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    old = schema.make_database(db_path)
+    old.connect()
+    try:
+        assert schema.migrate(old, target=4) == 4
+    finally:
+        old.close()
+    with open_store() as store:
+        visit = store.record(granted(), at=clock(), direction=Direction.IN)
+        assert store.park(visit.uuid, "invalid", at=T0)
+    assert rows(db_path, "PRAGMA user_version") == [(SCHEMA_VERSION,)] == [(5,)]
+    assert rows(db_path, "SELECT parked_reason FROM outbox") == [("invalid",)]

@@ -164,6 +164,9 @@ class OutboxRow(BaseRow):
     id = pw.AutoField()
     visit = pw.ForeignKeyField(VisitRow, unique=True, on_delete="RESTRICT", column_name="visit_id")
     uploaded_at = pw.TextField(null=True)
+    #: Set when the server answered "conflict" (or refused the visit as invalid): never sent again.
+    parked_at = pw.TextField(null=True)
+    parked_reason = pw.TextField(null=True)
 
     class Meta:
         table_name = "outbox"
@@ -279,12 +282,22 @@ def _v4_guard_records(db: pw.SqliteDatabase) -> None:
     sql(db, "ALTER TABLE visit ADD COLUMN original_reason TEXT")
 
 
+def _v5_parked(db: pw.SqliteDatabase) -> None:
+    """Version 5: conflict parking. A visit the server answered "conflict" (the same UUID with different
+    content is kept there) or refused as invalid is parked: never sent again, counted and reported. A parked
+    visit is not uploaded, so the ``outbox_keep_unuploaded`` trigger keeps it from ever being purged."""
+    sql(db, "ALTER TABLE outbox ADD COLUMN parked_at TEXT")
+    sql(db, "ALTER TABLE outbox ADD COLUMN parked_reason TEXT")
+    sql(db, "CREATE INDEX outbox_parked ON outbox (visit_id) WHERE parked_at IS NOT NULL")
+
+
 Migration = Callable[[pw.SqliteDatabase], None]
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     _v1_tables,
     _v2_guard_and_indexes,
     _v3_identity_key_id,
     _v4_guard_records,
+    _v5_parked,
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 

@@ -118,6 +118,15 @@ class DiskSpace:
         return self.free_bytes < 2 * self.floor_bytes
 
 
+@dataclass(frozen=True, slots=True)
+class ParkedVisit:
+    """A visit the sync worker parked: never sent again, kept, counted and shown (``Store.parked``)."""
+
+    visit: Visit
+    reason: str
+    parked_at: datetime
+
+
 def utc_text(moment: datetime) -> str:
     """The stored form of a time: UTC ISO-8601 with microseconds, so text order is time order."""
     if moment.tzinfo is None or moment.utcoffset() is None:
@@ -617,19 +626,74 @@ class Store:
         return count_inside(rows)
 
     def pending(self, limit: int) -> list[Visit]:
-        """Up to ``limit`` visits the server has not acknowledged, oldest (lowest ``seq``) first."""
+        """Up to ``limit`` visits the server has not acknowledged and that are not parked, oldest (lowest
+        ``seq``) first."""
         with self._lock:
             self._check_open()
-            query = _joined().where(OutboxRow.uploaded_at.is_null()).order_by(VisitRow.seq).limit(limit)
+            query = _joined().where(_WAITING).order_by(VisitRow.seq).limit(limit)
             with self._translated("read the outbox"):
                 return [_to_visit(row) for row in query.execute(self._db)]
 
     def backlog(self) -> int:
-        """How many visits wait for upload."""
+        """How many visits wait for upload (not uploaded and not parked)."""
         with self._lock:
             self._check_open()
             with self._translated("count the outbox"):
-                return int(OutboxRow.select().where(OutboxRow.uploaded_at.is_null()).count(self._db))
+                return int(OutboxRow.select().where(_WAITING).count(self._db))
+
+    def oldest_pending(self) -> datetime | None:
+        """The wall time of the oldest visit waiting for upload (lowest ``seq``), or None when none waits."""
+        with self._lock:
+            self._check_open()
+            query = (
+                VisitRow.select(VisitRow.wall_utc)
+                .join(OutboxRow, on=OutboxRow.visit == VisitRow.id)
+                .where(_WAITING)
+                .order_by(VisitRow.seq)
+                .limit(1)
+            )
+            with self._translated("read the outbox"):
+                wall = query.scalar(self._db)
+        return datetime.fromisoformat(wall) if wall is not None else None
+
+    def park(self, visit_uuid: str, reason: str, *, at: datetime) -> bool:
+        """Park the visit with this UUID: the server keeps a different visit under it ("conflict") or refused
+        it as invalid. A parked visit is never sent again, is not counted in ``backlog`` and is never purged
+        (it is not uploaded). True when it was newly parked; parking it again, or a visit that is uploaded
+        or unknown, changes nothing and is False."""
+        with self._lock:
+            self._check_writable()
+            stamp = utc_text(at)
+            ids = VisitRow.select(VisitRow.id).where(VisitRow.uuid == visit_uuid)
+            with self._translated("park a visit"), write_transaction(self._db):
+                changed = (
+                    OutboxRow.update(parked_at=stamp, parked_reason=reason[:500])
+                    .where(OutboxRow.visit.in_(ids) & _WAITING)
+                    .execute(self._db)
+                )
+            return bool(changed)
+
+    def parked(self, *, limit: int | None = None) -> list[ParkedVisit]:
+        """Parked visits, oldest (lowest ``seq``) first, with why and when they were parked."""
+        with self._lock:
+            self._check_open()
+            query = _joined().where(OutboxRow.parked_at.is_null(False)).order_by(VisitRow.seq)
+            if limit is not None:
+                query = query.limit(limit)
+            with self._translated("read parked visits"):
+                return [
+                    ParkedVisit(
+                        _to_visit(row), row.parked_reason or "", datetime.fromisoformat(row.parked_at)
+                    )
+                    for row in query.execute(self._db)
+                ]
+
+    def parked_count(self) -> int:
+        """How many visits are parked (for ``kiosk doctor`` and the heartbeat)."""
+        with self._lock:
+            self._check_open()
+            with self._translated("count parked visits"):
+                return int(OutboxRow.select().where(OutboxRow.parked_at.is_null(False)).count(self._db))
 
     # ---------------------------------------------------------------------------------------------
     # health
@@ -1018,6 +1082,10 @@ _NAME_MATCH_FN: Final = "kiosk_name_matches"
 def _name_matches(name: str | None, words: str) -> int:
     """SQL function for ``Store.search``: 1 when every folded word in ``words`` begins a word of ``name``."""
     return int(SearchQuery(tuple(words.split()), ()).name_matches(name))
+
+
+#: An outbox row still to send: not acknowledged by the server and not parked.
+_WAITING: Final = OutboxRow.uploaded_at.is_null() & OutboxRow.parked_at.is_null()
 
 
 def _joined() -> pw.ModelSelect[OutboxRow]:

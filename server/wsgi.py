@@ -1,0 +1,11 @@
+"""Layer: server. The WSGI application gunicorn serves (``server.wsgi:application``)."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
+
+application = get_wsgi_application()
