@@ -7,14 +7,12 @@ is opened and checked, never written to; the relay is clicked once (unless ``--n
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from kiosk.config import Config
 from kiosk.errors import KioskError, UsageError
@@ -264,20 +262,88 @@ def _trust(config: Config) -> Check:
     return Check("DCC trust list", Level.OK, f"{len(trust)} signer certificates")
 
 
-def _server(config: Config, timeout_s: float = 3.0) -> Check:
-    url = config.sync.server_url
-    if not url:
-        return Check("server", Level.WARN, "no server configured (sync.server_url): visits stay on the kiosk")
-    parts = urlsplit(url)
-    host, port = parts.hostname or "", parts.port or 443
-    try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            pass
-    except OSError as exc:
+#: A kiosk clock further than this from the server's is flagged (the record keeps both, but tracing suffers).
+CLOCK_OFFSET_WARN_S = 60.0
+
+
+def _server(config: Config, timeout_s: float = 5.0) -> Check:
+    """Reachable, TLS verified against ``sync.ca_file``, the device token accepted, the clocks agree; and
+    what the sync worker last said (parked visits, the last error)."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from kiosk.errors import AuthError, SyncError, TlsFailed, TransportError  # noqa: PLC0415
+    from kiosk.sync.client import ServerClient, Timeouts  # noqa: PLC0415
+    from kiosk.sync.state import SyncState, read_status  # noqa: PLC0415
+    from kiosk.sync.transport import RequestsTransport  # noqa: PLC0415
+
+    sync = config.sync
+    if not sync.server_url:
         return Check(
-            "server", Level.FAIL, f"cannot reach {host}:{port} ({exc}): check network, DNS, firewall"
+            "server",
+            Level.WARN,
+            "no server configured: visits stay on the kiosk; run 'kiosk enroll --server URL --code CODE'",
         )
-    return Check("server", Level.OK, f"{host}:{port} reachable")
+    token = SyncState(sync.state_dir).read_token()
+    with RequestsTransport(sync.ca_file) as transport:
+        client = ServerClient(sync.server_url, transport, token, Timeouts(min(timeout_s, 5.0), timeout_s))
+        try:
+            health = client.health()
+        except TlsFailed as exc:
+            return Check(
+                "server",
+                Level.FAIL,
+                f"TLS refused for {sync.server_url} ({exc}): check sync.ca_file and that the address matches "
+                "the server's certificate",
+            )
+        except TransportError as exc:
+            return Check(
+                "server", Level.FAIL, f"cannot reach {sync.server_url} ({exc}): check network, DNS, firewall"
+            )
+        except SyncError as exc:
+            return Check(
+                "server",
+                Level.FAIL,
+                f"{sync.server_url} answered wrongly ({exc}): is it the provincial server?",
+            )
+        if token is None:
+            return Check(
+                "server",
+                Level.FAIL,
+                f"{sync.server_url} reachable, but this kiosk has no device token: run "
+                "'kiosk enroll --server URL --code CODE' with a code from the province",
+            )
+        try:
+            device = client.device()
+        except AuthError as exc:
+            return Check(
+                "server",
+                Level.FAIL,
+                f"the server refused this kiosk's token ({exc}): enrol it again with a new code",
+            )
+        except SyncError as exc:
+            return Check(
+                "server", Level.FAIL, f"the device check failed ({exc}); try again, then call support"
+            )
+    parts = [f"{sync.server_url} reachable, TLS ok, enrolled as {device.device_id} at {device.location_code}"]
+    level = Level.OK
+    server_time = device.server_time or health.server_time
+    if server_time:
+        try:
+            offset_s = (datetime.now(UTC) - datetime.fromisoformat(server_time)).total_seconds()
+        except ValueError:
+            offset_s = None
+        if offset_s is not None:
+            parts.append(f"clock {offset_s:+.1f} s from the server's")
+            if abs(offset_s) > CLOCK_OFFSET_WARN_S:
+                level = Level.WARN
+                parts.append("the clock is off: check NTP (timedatectl)")
+    status = read_status(sync.state_dir)
+    if status is not None and status.parked:
+        level = Level.WARN
+        parts.append(f"{status.parked} visit(s) parked as conflicts: report them to the province")
+    if status is not None and status.last_error and not status.online:
+        parts.append(f"the sync worker's last error: {status.last_error}")
+    return Check("server", level, "; ".join(parts))
 
 
 def write_test_card(path: str) -> None:

@@ -95,6 +95,7 @@ def build_gate(
             config,
             store=dataclasses.replace(config.store, database=scratch / "demo.db"),
             security=dataclasses.replace(config.security, pin_file=scratch / "pins.json"),
+            sync=dataclasses.replace(config.sync, state_dir=scratch / "sync"),
         )
         say("kiosk: demo camera: recording into a throw-away database; give --db to keep the visits")
     store = stack.enter_context(open_store(config))
@@ -157,3 +158,37 @@ def _camera(config: Config, signer: Any) -> Any:
     from hardware.camera import make_camera  # noqa: PLC0415
 
     return make_camera(config.camera)
+
+
+def health_writer(parts: GateParts, clock: Clock) -> Callable[[], None]:
+    """Writes the app's health file (``kiosk.health``) for the sync worker's heartbeats; call it every few
+    seconds off the GUI thread. A file that cannot be written is logged by the caller, never fatal."""
+    from kiosk.health import HEALTH_FILE, DeviceHealth, write_health  # noqa: PLC0415
+
+    path = parts.config.sync.state_dir / HEALTH_FILE
+
+    def write() -> None:
+        camera = parts.grabber.status()
+        write_health(
+            path,
+            DeviceHealth(
+                written_at=clock.now().wall,
+                camera_state=camera.state.value,
+                frame_rate=camera.fps,
+                decode_ms=parts.loop.last_decode_ms,
+                loop_ok=parts.loop.healthy(),
+            ),
+        )
+
+    return write
+
+
+def sync_online(config: Config, clock: Clock) -> Callable[[], bool]:
+    """Whether the sync worker's last word (its status file) was "online" and recent; for the badge."""
+    from kiosk.sync.state import is_online, read_status  # noqa: PLC0415
+
+    def online() -> bool:
+        status = read_status(config.sync.state_dir)
+        return is_online(status, clock.now().wall, heartbeat_s=config.sync.heartbeat_s)
+
+    return online

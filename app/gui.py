@@ -28,7 +28,7 @@ from functools import partial
 from pathlib import Path
 
 from app.build import config_from_args
-from app.gate import build_gate, say
+from app.gate import build_gate, health_writer, say, sync_online
 from app.headless import verdict_json
 from kiosk.clock import SystemClock
 from kiosk.config import Config
@@ -153,6 +153,8 @@ def run_gui(args: argparse.Namespace) -> int:
             notifier=notifier,
             backlog=parts.store.backlog,
             housekeeping=parts.store.checkpoint,
+            online=sync_online(config, clock),
+            health=health_writer(parts, clock),
             status_checks=partial(status_checks, config),
             recent_errors=recent.lines,
             duration_s=duration,

@@ -25,7 +25,7 @@ from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 from app.build import config_from_args
-from app.gate import build_gate, say
+from app.gate import build_gate, health_writer, say
 from kiosk.clock import SystemClock
 from kiosk.device import CameraState, CameraStatus, ScannerState, ScannerStatus
 from kiosk.errors import StoreError
@@ -52,6 +52,8 @@ def verdict_json(published: LoopVerdict) -> dict[str, Any]:
 
 #: How often the WAL is copied into the main database file while the gate runs.
 CHECKPOINT_EVERY_S = 60.0
+#: How often the app writes its health file for the sync worker's heartbeats (as the touchscreen app does).
+HEALTH_EVERY_S = 15.0
 #: Exit status when the database failed under the running gate (EX_TEMPFAIL): systemd restarts the kiosk.
 EXIT_STORE_FAILED = 75
 
@@ -112,6 +114,7 @@ def run_headless(args: argparse.Namespace) -> int:
         pinger.start()
         deadline = None if args.duration is None else time.monotonic() + args.duration
         next_checkpoint = time.monotonic() + CHECKPOINT_EVERY_S
+        write_health, next_health = health_writer(parts, clock), time.monotonic()
         status = 0
         while not stop.is_set():
             if pipeline.failed is not None:
@@ -127,6 +130,12 @@ def run_headless(args: argparse.Namespace) -> int:
                     store.checkpoint()  # its own connection: the scan loop never waits for it
                 except StoreError as exc:
                     say(f"kiosk: checkpoint failed: {exc}")
+            if time.monotonic() >= next_health:
+                next_health = time.monotonic() + HEALTH_EVERY_S
+                try:
+                    write_health()  # for the sync worker's heartbeats (kiosk.health)
+                except OSError as exc:
+                    log.warning("cannot write the health file: %s", exc)
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 break

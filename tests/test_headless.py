@@ -26,6 +26,7 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     config = tmp_path / "empty.toml"
     config.write_text("", encoding="utf-8")
     env["KIOSK_CONFIG"] = str(config)
+    env["KIOSK_SYNC_STATE_DIR"] = str(tmp_path / "sync")  # the health file, never /var/lib/kiosk
     env.update(extra)
     return env
 
@@ -114,6 +115,9 @@ def test_run_headless_prints_one_json_line_per_visitor(tmp_path: Path) -> None:
     ]
     assert "camera running" in out.stderr
     assert "Traceback" not in out.stderr
+    # The app's health for the sync worker's heartbeats (kiosk.health), written while it ran.
+    health = json.loads((tmp_path / "sync" / "health.json").read_text(encoding="utf-8"))
+    assert health["camera_state"] == "running" and health["loop_ok"] is True and health["frame_rate"] >= 0
 
 
 def test_run_without_headless_or_with_a_bad_camera_says_what_to_do(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import stat
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -174,3 +175,17 @@ def test_same_seed_same_waits_and_a_clock_set_back_does_not_wait_for_days() -> N
     far = BackoffState(3, T0 + timedelta(days=30))
     assert far.wait_s(T0, longest_s=a.longest_s) == a.longest_s
     assert BackoffState(3, T0 - timedelta(seconds=1)).wait_s(T0, longest_s=3600) == 0
+
+
+def test_is_online_needs_a_recent_successful_word_from_the_worker() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from kiosk.sync.state import SyncStatus, is_online
+
+    now = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+    ok = SyncStatus(written_at=now, online=True, last_success_at=now, last_error=None, backlog=0, parked=0)
+    assert is_online(ok, now + timedelta(seconds=659), heartbeat_s=300)
+    assert not is_online(ok, now + timedelta(seconds=661), heartbeat_s=300)  # the worker stopped writing
+    assert not is_online(None, now, heartbeat_s=300)
+    assert not is_online(replace(ok, online=False), now, heartbeat_s=300)
+    assert not is_online(replace(ok, auth_refused=True), now, heartbeat_s=300)

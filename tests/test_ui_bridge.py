@@ -230,3 +230,41 @@ def test_emitting_signals_many_times_does_not_crash_the_interpreter() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
     )
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-500:]
+
+
+def test_sync_status_and_health_run_off_the_gui_thread(qtbot: QtBot) -> None:
+    bridge = ScanBridge()
+    states = iter([False, True, True])
+    threads: list[threading.Thread] = []
+    seen: list[bool] = []
+    health_writes: list[threading.Thread] = []
+    bridge.online_changed.connect(seen.append)
+
+    def online() -> bool:
+        threads.append(threading.current_thread())
+        return next(states, True)
+
+    with StatusPoller(
+        lambda: 0,
+        bridge,
+        period_s=0.01,
+        online=online,
+        health=lambda: health_writes.append(threading.current_thread()),
+        health_every_s=0.01,
+    ) as poller:
+        poller.start()
+        qtbot.waitUntil(lambda: seen == [False, True] and len(health_writes) >= 2, timeout=2000)
+    assert threading.main_thread() not in threads + health_writes
+
+
+def test_a_failing_sync_status_reads_as_offline(qtbot: QtBot) -> None:
+    bridge = ScanBridge()
+    seen: list[bool] = []
+    bridge.online_changed.connect(seen.append)
+
+    def broken() -> bool:
+        raise OSError("status file unreadable")
+
+    poller = StatusPoller(lambda: 0, bridge, online=broken)
+    poller.poll()
+    qtbot.waitUntil(lambda: seen == [False], timeout=2000)

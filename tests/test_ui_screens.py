@@ -315,3 +315,14 @@ def test_language_change_event_reaches_a_screen(
     languages.set_language("en")
     QApplication.sendEvent(window.scan, QEvent(QEvent.Type.LanguageChange))
     assert window.scan.direction.text() == "IN"
+
+
+def test_online_badge_follows_the_sync_worker(qtbot: QtBot, window: MainWindow) -> None:
+    window.set_language("en")
+    emit_from_worker(window.context.bridge.backlog_changed, 2)
+    emit_from_worker(window.context.bridge.online_changed, True)
+    qtbot.waitUntil(lambda: window.scan.sync_label.text().startswith("Online"), timeout=2000)
+    assert "2 visits waiting" in window.scan.sync_label.text()
+    emit_from_worker(window.context.bridge.online_changed, False)
+    qtbot.waitUntil(lambda: window.scan.sync_label.text().startswith("Offline"), timeout=2000)
+    assert "2 visits waiting" in window.scan.sync_label.text()

@@ -114,7 +114,13 @@ def run_app(context: UiContext) -> int:
         window.preview_resized.connect(pump.set_target_size)
         window.frame_painted.connect(pump.frame_shown)
     poller = (
-        StatusPoller(context.backlog, context.bridge, housekeeping=context.housekeeping)
+        StatusPoller(
+            context.backlog,
+            context.bridge,
+            housekeeping=context.housekeeping,
+            online=context.online,
+            health=context.health,
+        )
         if context.backlog is not None
         else None
     )

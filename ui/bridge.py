@@ -48,6 +48,8 @@ PREVIEW_MAX_FPS = 30.0
 BACKLOG_POLL_S = 1.0
 #: How often the WAL is checkpointed while the app runs (as ``kiosk run --headless`` does).
 HOUSEKEEPING_EVERY_S = 60.0
+#: How often the app's health file is written for the sync worker's heartbeats (``kiosk.health``).
+HEALTH_EVERY_S = 15.0
 
 
 class ScanBridge(QObject):
@@ -57,6 +59,7 @@ class ScanBridge(QObject):
     hinted = Signal(object)  # kiosk.hints.Hint
     camera_changed = Signal(object)  # CameraView
     backlog_changed = Signal(int)
+    online_changed = Signal(bool)  # the sync worker's last word: online (True) or not
     frame_ready = Signal(QImage)
 
     def __init__(self, direction: Direction = Direction.IN, parent: QObject | None = None) -> None:
@@ -90,6 +93,10 @@ class ScanBridge(QObject):
     def publish_backlog(self, backlog: int) -> None:
         """Called on the status poller's thread."""
         self.backlog_changed.emit(backlog)
+
+    def publish_online(self, online: bool) -> None:
+        """Called on the status poller's thread."""
+        self.online_changed.emit(online)
 
 
 def to_qimage(gray: Gray, width: int, height: int) -> QImage:
@@ -198,8 +205,9 @@ class PreviewPump:
 
 
 class StatusPoller:
-    """Reads the backlog (a database query) off the GUI thread and publishes it when it changes; runs the
-    store's housekeeping (the WAL checkpoint) there too."""
+    """Reads the backlog (a database query) and the sync worker's status off the GUI thread and publishes
+    them when they change; runs the store's housekeeping (the WAL checkpoint) and writes the app's health
+    file for the sync worker's heartbeats there too."""
 
     def __init__(
         self,
@@ -209,6 +217,9 @@ class StatusPoller:
         period_s: float = BACKLOG_POLL_S,
         housekeeping: Callable[[], object] | None = None,
         housekeeping_every_s: float = HOUSEKEEPING_EVERY_S,
+        online: Callable[[], bool] | None = None,
+        health: Callable[[], object] | None = None,
+        health_every_s: float = HEALTH_EVERY_S,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._backlog = backlog
@@ -216,11 +227,16 @@ class StatusPoller:
         self._period_s = period_s
         self._housekeeping = housekeeping
         self._housekeeping_every_s = housekeeping_every_s
+        self._online = online
+        self._health = health
+        self._health_every_s = health_every_s
         self._monotonic = monotonic
         self._next_housekeeping_s = monotonic() + housekeeping_every_s
+        self._next_health_s = monotonic()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_backlog: int | None = None
+        self.last_online: bool | None = None
 
     def start(self) -> None:
         if self._thread is None:
@@ -238,6 +254,16 @@ class StatusPoller:
         if backlog != self.last_backlog:
             self.last_backlog = backlog
             self._bridge.publish_backlog(backlog)
+        if self._online is None:
+            return
+        try:
+            online = self._online()
+        except Exception:
+            log.exception("reading the sync status failed")
+            online = False
+        if online != self.last_online:
+            self.last_online = online
+            self._bridge.publish_online(online)
 
     def _run(self) -> None:
         while True:
@@ -248,6 +274,12 @@ class StatusPoller:
                     self._housekeeping()
                 except Exception:
                     log.exception("housekeeping failed")
+            if self._health is not None and self._monotonic() >= self._next_health_s:
+                self._next_health_s = self._monotonic() + self._health_every_s
+                try:
+                    self._health()
+                except Exception:
+                    log.exception("writing the health file failed")
             if self._stop.wait(self._period_s):
                 return
 

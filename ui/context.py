@@ -51,6 +51,10 @@ class UiContext:
     backlog: Callable[[], int] | None = None
     #: housekeeping the app runs off the GUI thread every minute (the WAL checkpoint)
     housekeeping: Callable[[], object] | None = None
+    #: whether the sync worker's last word was "online" (its status file); called off the GUI thread
+    online: Callable[[], bool] | None = None
+    #: writes the app's health file for the sync worker's heartbeats, every 15 s off the GUI thread
+    health: Callable[[], object] | None = None
     #: ``kiosk doctor``'s checks as (name, OK/WARN/FAIL, message) for the admin's status page; called off
     #: the GUI thread; must not open the devices the running gate holds (camera, GPIO, scanners)
     status_checks: Callable[[], list[tuple[str, str, str]]] | None = None

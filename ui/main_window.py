@@ -126,6 +126,7 @@ class MainWindow(QWidget):
         self.first_frame = False
         self.camera = CameraView(CameraState.STARTING)
         self.backlog = 0
+        self.online = False
         self.role_screen: QWidget | None = None
 
         config = context.config
@@ -155,6 +156,7 @@ class MainWindow(QWidget):
         bridge.hinted.connect(self._on_hint)
         bridge.camera_changed.connect(self._on_camera)
         bridge.backlog_changed.connect(self._on_backlog)
+        bridge.online_changed.connect(self._on_online)
         bridge.frame_ready.connect(self._on_frame)
         self.scan.preview.resized.connect(self.preview_resized)
         self.scan.preview.painted.connect(self._on_painted)
@@ -199,7 +201,11 @@ class MainWindow(QWidget):
 
     def _on_backlog(self, backlog: int) -> None:
         self.backlog = backlog
-        self.scan.set_sync(SyncView(online=False, backlog=backlog))
+        self.scan.set_sync(SyncView(online=self.online, backlog=backlog))
+
+    def _on_online(self, online: bool) -> None:
+        self.online = online
+        self.scan.set_sync(SyncView(online=online, backlog=self.backlog))
 
     def _on_frame(self, image: QImage) -> None:
         self.scan.show_frame(image)

@@ -268,6 +268,18 @@ def read_server_config(state_dir: Path) -> ServerConfig | None:
         return None
 
 
+def is_online(status: SyncStatus | None, now: datetime, *, heartbeat_s: float) -> bool:
+    """Whether the app's badge says "online": the worker's last word was a success, and it is recent.
+
+    The worker writes ``status.json`` on every cycle that talks to the server (at the latest every
+    ``heartbeat_s``), so a status older than two heartbeats and a minute means the worker is not running.
+    """
+    if status is None or not status.online or status.auth_refused:
+        return False
+    age_s = (now - status.written_at).total_seconds()
+    return -60.0 <= age_s <= 2 * heartbeat_s + 60.0
+
+
 def read_status(state_dir: Path) -> SyncStatus | None:
     """The worker's last ``status.json``, or None (not written yet, or damaged)."""
     data = _read_json(Path(state_dir) / STATUS_FILE)
