@@ -1,12 +1,11 @@
 # The two commands a newcomer needs (both set themselves up first):
-#   make demo   run the kiosk pipeline on generated codes of every kind, then the touchscreen app on the demo camera
+#   make demo   the kiosk pipeline on generated codes, then a local provincial server, the touchscreen app on the
+#               demo camera and the sync worker sending its visits to the server (scripts/demo)
 #   make test   lint, type-check, import contracts and the whole test suite
 .PHONY: demo test setup soak bench bench-wechat screenshots translations
 
 demo: setup
-	.venv/bin/kiosk demo
-	mkdir -p var
-	.venv/bin/kiosk run --camera demo --duration 40 --screenshots var/screenshots
+	scripts/demo
 
 # PNGs of every screen and state of the touchscreen app, both languages, 800x480 and 720x1280.
 screenshots: setup

@@ -7,13 +7,14 @@ Only ``app`` reads the environment and the real clock; everything it builds is h
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kiosk.config import Config, load_config
-from kiosk.errors import UsageError
+from kiosk.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from kiosk.decode import Decoder
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from kiosk.payloads.trust import TrustList
     from kiosk.pipeline import ScanPipeline
     from kiosk.store import Store
+
+log = logging.getLogger(__name__)
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
@@ -32,7 +35,33 @@ def config_from_args(args: argparse.Namespace) -> Config:
         overrides[key.strip()] = value
     if args.db is not None:
         overrides["store.database"] = str(args.db)
-    return load_config(args.config, environ=os.environ, overrides=overrides)
+    config = load_config(args.config, environ=os.environ, overrides=overrides)
+    server = server_layer(config)
+    if not server:
+        return config
+    try:
+        return load_config(args.config, environ=os.environ, overrides=overrides, server=server)
+    except ConfigError as exc:  # the gate keeps its local configuration rather than stop
+        log.error("the provincial server's configuration is not used: %s", exc)
+        return config
+
+
+def server_layer(config: Config) -> dict[str, dict[str, Any]]:
+    """The device configuration the sync worker last applied (``kiosk.sync.state``), as a config layer:
+    location, policy and retention settings, and the trust list, deny list and roster files it wrote."""
+    from kiosk.sync.state import read_server_config  # noqa: PLC0415
+
+    pulled = read_server_config(config.sync.state_dir)
+    if pulled is None:
+        return {}
+    layer: dict[str, dict[str, Any]] = {section: dict(values) for section, values in pulled.settings.items()}
+    if pulled.trust_list is not None:
+        layer.setdefault("dcc", {})["trust_list"] = str(pulled.trust_list)
+    if pulled.deny_list is not None:
+        layer.setdefault("policy", {})["deny_list"] = str(pulled.deny_list)
+    if pulled.roster is not None:
+        layer.setdefault("policy", {})["roster"] = str(pulled.roster)
+    return layer
 
 
 def open_store(config: Config, path: Path | None = None) -> Store:

@@ -244,8 +244,14 @@ def load_config(
     *,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, str] | None = None,
+    server: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Config:
-    """Build the config tree. ``environ`` is passed in (the CLI gives ``os.environ``)."""
+    """Build the config tree. ``environ`` is passed in (the CLI gives ``os.environ``).
+
+    Layers, each above the one before: defaults, the TOML file, ``server`` (the device configuration the
+    sync worker last pulled from the provincial server, ``{section: {key: value}}``), the admin settings
+    file, the environment, the command line.
+    """
     env = dict(environ or {})
     source = path or (Path(env["KIOSK_CONFIG"]) if env.get("KIOSK_CONFIG") else None)
     if source is None and SYSTEM_CONFIG.is_file():
@@ -273,6 +279,10 @@ def load_config(
             admin_path = _convert("store.admin_settings", store["admin_settings"], Path)
     merged: dict[str, dict[str, Any]] = {}
     _merge(merged, from_file, origin=str(source))
+    if server:
+        _merge(
+            merged, {k: dict(v) for k, v in server.items()}, origin="the provincial server's configuration"
+        )
     _merge(merged, read_admin_settings(admin_path), origin=str(admin_path))
     _merge(merged, from_env, origin="the environment")
     _merge(merged, from_flags, origin="the command line")

@@ -22,9 +22,6 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Final, Protocol, Self
 
-import requests
-from requests.adapters import HTTPAdapter
-
 from kiosk.errors import ConnectFailed, ReplyTooLarge, TimedOut, TlsFailed, TransportError
 
 log = logging.getLogger(__name__)
@@ -125,6 +122,10 @@ class RequestsTransport:
             raise TlsFailed(f"the CA file {ca_file} does not exist (sync.ca_file)")
         self._verify: str | bool = str(ca_file) if ca_file is not None else True
         self._max_reply_bytes = max_reply_bytes
+        # requests loads only when a real transport is made: the app's other commands never pay for it.
+        import requests  # noqa: PLC0415
+        from requests.adapters import HTTPAdapter  # noqa: PLC0415
+
         self._session = requests.Session()
         # Retries belong to the outbox loop (with back-off and Retry-After), not hidden in urllib3.
         adapter = HTTPAdapter(max_retries=0)
@@ -133,6 +134,8 @@ class RequestsTransport:
         self._closed = False
 
     def send(self, request: HttpRequest, *, connect_timeout_s: float, read_timeout_s: float) -> HttpResponse:
+        import requests  # noqa: PLC0415 - loaded by __init__ already
+
         if self._closed:
             raise TransportError("the transport is closed")
         try:
