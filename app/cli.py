@@ -15,7 +15,7 @@ Operators and our own checks script against these exact forms, so their output i
 - ``kiosk doctor``            the installer's self-test
 - ``kiosk sync [--once]``     the sync worker: uploads the outbox, heartbeats, pulls the device configuration;
   ``--once``: one cycle, exit 0 when the outbox is drained, 1 when something is left or failed
-- ``kiosk enroll --server URL --code CODE [--ca-file F]`` (or ``--code-qr IMAGE``)  enrol with the
+- ``kiosk enroll --server URL --code CODE [--ca-file F]`` (or ``--code-qr IMAGE``, or ``--camera``)  enrol with the
   provincial server: keeps the device token and the server URL; prints the device id and location
 
 Every command has ``--help``; bad input gives a one-line reason and a non-zero exit, never a traceback.
@@ -217,6 +217,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="IMAGE",
         help="a picture of the enrolment QR code (KIOSK-ENROL:<url>#<code>) instead of --server and --code",
+    )
+    p.add_argument(
+        "--camera",
+        type=positive_seconds,
+        nargs="?",
+        const=60.0,
+        metavar="SECONDS",
+        help="show the enrolment QR code to the kiosk's camera instead (waits up to SECONDS, default 60; "
+        "stop the gate app first: it holds the camera)",
     )
     p.add_argument(
         "--ca-file",

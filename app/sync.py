@@ -149,6 +149,40 @@ def _code_from_image(image: Path, config: Config) -> str:
     return texts[0]
 
 
+def _code_from_camera(config: Config, wait_s: float) -> str:
+    """Watch the configured camera until an enrolment QR code is read (``UsageError`` after ``wait_s``)."""
+    from hardware.camera import FrameGrabber, make_camera  # noqa: PLC0415 - device layers load only here
+    from kiosk.decode import Decoder  # noqa: PLC0415
+
+    camera = make_camera(config.camera)
+    print(
+        f"kiosk: show the enrolment QR code to the camera ({camera.name}); waiting up to {wait_s:g} s",
+        flush=True,
+    )
+    with (
+        Decoder(config.decoder) as decoder,
+        FrameGrabber(
+            camera, lost_after_s=config.camera.lost_after_s, reopen_max_s=config.camera.reopen_max_s
+        ) as grabber,
+    ):
+        grabber.start()
+        deadline = time.monotonic() + wait_s
+        seq = -1
+        while (left := deadline - time.monotonic()) > 0:
+            frame = grabber.latest(seq, min(0.5, left))
+            if frame is None:
+                continue
+            seq = frame.seq
+            for symbol in decoder.decode(frame.gray, frame.full):
+                if symbol.text.startswith(ENROL_QR_PREFIX):
+                    return symbol.text
+        status = grabber.status()
+    raise UsageError(
+        f"--camera: no enrolment QR code seen in {wait_s:g} s (camera {status.state.value}"
+        f"{': ' + status.detail if status.detail else ''}); hold the code flat in front of the camera and try again"
+    )
+
+
 def _check_code(code: str) -> str:
     if not (0 < len(code) <= _MAX_CODE and code.isascii() and all(c.isalnum() or c == "-" for c in code)):
         raise UsageError("--code: an enrolment code is letters, digits and '-', e.g. ABCD-EFGH-JKLM")
@@ -161,12 +195,20 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     from kiosk.sync.state import SyncState  # noqa: PLC0415
     from kiosk.sync.transport import RequestsTransport  # noqa: PLC0415
 
-    if (args.code is None) == (args.code_qr is None):
-        raise UsageError("give the enrolment code with --code CODE or --code-qr IMAGE (one of them)")
+    given = [x for x in (args.code, args.code_qr, args.camera) if x is not None]
+    if len(given) != 1:
+        raise UsageError(
+            "give the enrolment code with --code CODE, --code-qr IMAGE or --camera (one of them)"
+        )
     config = config_from_args(args)
     server, code = args.server, args.code
-    if args.code_qr is not None:
-        qr_server, code = parse_enrol_qr(_code_from_image(args.code_qr, config))
+    if args.code_qr is not None or args.camera is not None:
+        text = (
+            _code_from_image(args.code_qr, config)
+            if args.code_qr is not None
+            else _code_from_camera(config, args.camera)
+        )
+        qr_server, code = parse_enrol_qr(text)
         if server is not None and server.rstrip("/") != qr_server.rstrip("/"):
             raise UsageError(f"--server {server} differs from the server in the QR code ({qr_server})")
         server = qr_server
