@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
+import signal
 from importlib import metadata
 from typing import Any
 
@@ -199,6 +201,7 @@ def visits(request: HttpRequest, batch: VisitBatchIn) -> dict[str, Any]:
     me: Device = request.auth
     result = store_batch(me, [v.model_dump() for v in batch.visits], now=timezone.now())
     upload = result.upload
+    _die_after_commit_for_crash_tests(upload.pk)
     log.info(
         "visits uploaded",
         extra={
@@ -213,6 +216,25 @@ def visits(request: HttpRequest, batch: VisitBatchIn) -> dict[str, Any]:
         "received_at": result.received_at,
         "results": [{"uuid": r.uuid, "status": r.status, "detail": r.detail} for r in result.results],
     }
+
+
+#: FOR THE CRASH TESTS ONLY (tests/test_sync_e2e.py); off unless this variable is set, never in production.
+DIE_AFTER_COMMIT_ENV = "KIOSK_SERVER_TEST_DIE_AFTER_COMMIT"
+
+
+def _die_after_commit_for_crash_tests(upload_pk: int) -> None:
+    """The crash tests' "server killed between its commit and its reply". Does nothing unless
+    ``KIOSK_SERVER_TEST_DIE_AFTER_COMMIT`` is set to upload numbers (``3`` or ``3,7``): when the upload batch
+    just committed is one of them (its ``UploadLog`` id: the Nth accepted upload on this database, whichever
+    worker took it), this gunicorn worker SIGKILLs itself before a byte of the reply is written. The client
+    sees a dropped connection; gunicorn's master starts a new worker.
+    """
+    wanted = os.environ.get(DIE_AFTER_COMMIT_ENV, "").strip()
+    if not wanted:
+        return
+    if str(upload_pk) in {part.strip() for part in wanted.split(",")}:
+        log.warning("crash test: killing this worker after upload %s committed", upload_pk)
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @api.post(

@@ -3,6 +3,7 @@
     kiosk-server [--data DIR] [--database-url URL] COMMAND
       migrate                                   create or update the database
       serve [--bind H:P] [--workers N] [--certfile F --keyfile F]
+                                                migrate, collect the static files, serve with gunicorn
       location add CODE --name N [--address A] [--district D]
       location list
       device add DEVICE_ID --location CODE      (optional: enrolment creates the device)
@@ -59,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("migrate", help="create or update the database")
 
-    serve = commands.add_parser("serve", help="migrate, then serve the API and admin with gunicorn")
+    serve = commands.add_parser(
+        "serve", help="migrate, collect the static files, then serve the API and admin with gunicorn"
+    )
     serve.add_argument("--bind", default="127.0.0.1:8000", help="HOST:PORT (default 127.0.0.1:8000)")
     serve.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     serve.add_argument("--certfile", type=Path, help="TLS certificate chain (PEM)")
@@ -143,6 +146,14 @@ def _migrate(verbosity: int = 1) -> None:
     call_command("migrate", interactive=False, verbosity=verbosity)
 
 
+def _collectstatic() -> None:
+    """The admin's static files into STATIC_ROOT, where WhiteNoise serves them from; quiet, and only what
+    changed is copied, so every start may run it."""
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from django.db import connections
 
@@ -150,6 +161,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     options = serve.gunicorn_options(args.bind, args.workers, args.certfile, args.keyfile)
     _migrate(verbosity=0)
+    _collectstatic()
     # Workers are forked from this process: none may inherit its database connection.
     connections.close_all()
     serve.run(options)
@@ -315,6 +327,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except (ServerError, DatabaseError, OSError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
+        if args.command != "migrate" and ("no such table" in message or "does not exist" in message):
+            message += f" — the database is not set up yet: run '{PROG} migrate' (or '{PROG} serve') first"
         print(f"{PROG}: failed: {message}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:

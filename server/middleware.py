@@ -10,6 +10,7 @@ import contextlib
 import io
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 
@@ -20,7 +21,27 @@ from server.errors import BatchTooLargeError
 #: The largest request body the API accepts (docs/sync-protocol.md).
 MAX_BODY_BYTES = 1024 * 1024
 #: The most visits one upload may carry (docs/sync-protocol.md).
-MAX_VISITS = 500
+PROTOCOL_MAX_VISITS = 500
+
+
+def _max_visits() -> int:
+    """``PROTOCOL_MAX_VISITS``, or less when ``KIOSK_SERVER_MAX_VISITS`` says so (read once at start-up).
+
+    Only lowering is allowed: the end-to-end tests use it to make the kiosk split its batches on a 413.
+    """
+    text = os.environ.get("KIOSK_SERVER_MAX_VISITS", "").strip()
+    if not text:
+        return PROTOCOL_MAX_VISITS
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= PROTOCOL_MAX_VISITS:
+        raise ValueError(f"KIOSK_SERVER_MAX_VISITS must be from 1 to {PROTOCOL_MAX_VISITS}, not {text!r}")
+    return value
+
+
+MAX_VISITS = _max_visits()
 API_PREFIX = "/api/"
 
 access_log = logging.getLogger("server.access")

@@ -1,15 +1,19 @@
 """Layer: server. Django settings, read from the environment once at start-up.
 
-``KIOSK_SERVER_DATA``          data directory (default ``./var/server``): the SQLite database and the secret key
+``KIOSK_SERVER_DATA``          data directory (default ``./var/server``): the SQLite database, the secret key and
+                               the static files (``static/``, collected by ``kiosk-server serve``, served by WhiteNoise)
 ``KIOSK_SERVER_DATABASE_URL``  a database URL (``postgres://…``) instead of SQLite in the data directory
 ``KIOSK_SERVER_SECRET_KEY``    Django's secret key; without it one is generated once into the data directory
 ``KIOSK_SERVER_ALLOWED_HOSTS`` comma-separated host names added to 127.0.0.1 and localhost (``*`` allows any)
 ``KIOSK_SERVER_TIME_ZONE``     the time zone the admin shows (default Asia/Ho_Chi_Minh)
 ``KIOSK_SERVER_LOG_LEVEL``     INFO unless set
+``KIOSK_SERVER_MAX_VISITS``    fewer than 500 visits per upload (tests: the kiosk's 413 split; server.middleware)
+``KIOSK_SERVER_TEST_DIE_AFTER_COMMIT``  crash tests only, never in production: see ``server.api``
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -88,6 +92,8 @@ MIDDLEWARE = [
     "server.middleware.RequestLogMiddleware",
     "server.middleware.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The admin's CSS and scripts from STATIC_ROOT, by the app itself: no web server needed in front.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -129,6 +135,14 @@ TIME_ZONE = os.environ.get("KIOSK_SERVER_TIME_ZONE") or "Asia/Ho_Chi_Minh"
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Gzipped copies beside the files; no hashed names, so a page renders also before collectstatic has run.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# WhiteNoise warns at start-up about a missing STATIC_ROOT; an empty one just serves nothing yet.
+with contextlib.suppress(OSError):
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

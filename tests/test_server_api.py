@@ -416,3 +416,48 @@ def test_the_same_batch_sent_concurrently_to_several_workers_is_stored_once(tmp_
         assert server.stop() == 0
     listing = server_support.run_cli(data, "visits", "--location", LOCATION, "--limit", "500")
     assert listing.stdout.count("\tgate-1\t") == 200
+
+
+# -- migrations and static files ----------------------------------------------------------------------------
+
+
+def test_models_and_migrations_agree(tmp_path: Path) -> None:
+    """``makemigrations --check --dry-run`` through the settings module: a model change without its migration
+    fails here (and would otherwise fail at the first ``migrate`` on a server)."""
+    import subprocess
+    import sys
+
+    env = server_support.server_env(tmp_path / "server")
+    env["DJANGO_SETTINGS_MODULE"] = "server.settings"
+    done = subprocess.run(
+        [sys.executable, "-m", "django", "makemigrations", "--check", "--dry-run", "--verbosity", "2"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, f"models and migrations differ: {done.stdout}{done.stderr}"
+    assert "No changes detected" in done.stdout
+
+
+def test_a_real_server_serves_the_admin_static_files(tmp_path: Path) -> None:
+    import urllib.request
+
+    data = tmp_path / "server"
+    with server_support.start_server(data) as server:
+        for attempt in range(2):  # serve collects the static files at every start: the second time, no-op
+            css = f"{server.url}/static/admin/css/base.css"
+            with urllib.request.urlopen(css, timeout=10) as reply:
+                assert reply.status == 200
+                assert reply.headers["Content-Type"].startswith("text/css")
+                assert b"body" in reply.read()
+            gzipped = urllib.request.Request(css, headers={"Accept-Encoding": "gzip"})
+            with urllib.request.urlopen(gzipped, timeout=10) as reply:
+                assert reply.status == 200 and reply.headers["Content-Encoding"] == "gzip"
+            if attempt == 0:
+                server.restart()
+        assert server.stop() == 0
+    assert (data / "static" / "admin" / "css" / "base.css").is_file()
+    assert "Traceback" not in server.log_text()

@@ -358,7 +358,7 @@ def test_sync_without_a_token_says_to_enroll(cli: Path, capsys: pytest.CaptureFi
 @pytest.mark.parametrize(
     ("argv", "hint"),
     [
-        (["enroll", "--server", "https://province.example"], "--code CODE or --code-qr IMAGE"),
+        (["enroll", "--server", "https://province.example"], "--code CODE, --code-qr IMAGE or --camera"),
         (["enroll", "--code", "ABCD-EFGH-JKLM"], "--server URL"),
         (["enroll", "--server", "http://province.example", "--code", "ABCD"], "http://127.0.0.1"),
         (["enroll", "--server", "https://province.example", "--code", "AB CD;"], "letters, digits"),

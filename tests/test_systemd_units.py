@@ -13,6 +13,9 @@ import pytest
 UNIT_DIR = Path(__file__).resolve().parent.parent / "systemd"
 APP_UNITS = ["kiosk.service", "kiosk-headless.service"]
 ALL_UNITS = [*APP_UNITS, "kiosk-sync.service"]
+#: On the provincial server, not on a kiosk: its own user and data directory, the same sandbox.
+SERVER_UNIT = "kiosk-server.service"
+VERIFIED_UNITS = [*ALL_UNITS, SERVER_UNIT]
 TRUE = {"yes", "true", "on", "1"}
 
 Unit = dict[str, list[tuple[str, str]]]
@@ -85,24 +88,28 @@ def exec_start(unit: Unit) -> list[str]:
 # --- safety properties ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ALL_UNITS)
-def test_runs_as_the_kiosk_user_restarts_always_and_writes_only_its_data(name: str) -> None:
-    unit = load(name)
-    user = last(unit, "Service", "User")
-    assert user == "kiosk"  # not root, not 0, not DynamicUser (the database must keep its owner)
-    assert last(unit, "Service", "Group") == "kiosk"
+def check_user_restart_and_sandbox(unit: Unit, user: str, data_dir: str) -> None:
+    """What every service here promises: its own unprivileged user, restarts, writes only ``data_dir``."""
+    assert last(unit, "Service", "User") == user  # not root, not 0, not DynamicUser (data keeps its owner)
+    assert last(unit, "Service", "Group") == user
     assert last(unit, "Service", "Restart") == "always"
     assert seconds(last(unit, "Service", "RestartSec") or "0") > 0
     assert last(unit, "Service", "NoNewPrivileges") in TRUE
     assert last(unit, "Service", "ProtectSystem") == "strict"
-    assert values(unit, "Service", "ReadWritePaths") == ["/var/lib/kiosk"]
+    assert values(unit, "Service", "ReadWritePaths") == [data_dir]
     assert last(unit, "Service", "ProtectHome") in TRUE
     assert last(unit, "Service", "PrivateTmp") in TRUE
     assert last(unit, "Service", "CapabilityBoundingSet") == ""
-    assert "KIOSK_CONFIG=/etc/kiosk/kiosk.toml" in values(unit, "Service", "Environment")
     for key in ("ProtectKernelTunables", "ProtectKernelModules", "ProtectControlGroups", "RestrictSUIDSGID"):
         assert last(unit, "Service", key) in TRUE, key
     assert last(unit, "Service", "SystemCallArchitectures") == "native"
+
+
+@pytest.mark.parametrize("name", ALL_UNITS)
+def test_runs_as_the_kiosk_user_restarts_always_and_writes_only_its_data(name: str) -> None:
+    unit = load(name)
+    check_user_restart_and_sandbox(unit, "kiosk", "/var/lib/kiosk")
+    assert "KIOSK_CONFIG=/etc/kiosk/kiosk.toml" in values(unit, "Service", "Environment")
 
 
 @pytest.mark.parametrize("name", APP_UNITS)
@@ -181,6 +188,44 @@ def test_sync_worker_is_its_own_networked_unit() -> None:
     assert last(unit, "Service", "PrivateDevices") in TRUE  # it needs no device at all
 
 
+def test_server_unit_runs_kiosk_server_sandboxed_behind_loopback() -> None:
+    from server.cli import build_parser
+    from server.serve import GRACEFUL_TIMEOUT_S
+
+    unit = load(SERVER_UNIT)
+    check_user_restart_and_sandbox(unit, "kiosk-server", "/var/lib/kiosk-server")
+    argv = exec_start(unit)
+    assert argv == [
+        "/opt/kiosk/venv/bin/kiosk-server",
+        *("serve", "--bind", "127.0.0.1:8000", "--workers", "4"),
+    ]
+    args = build_parser().parse_args(argv[1:])  # options kiosk-server really has
+    # Plain HTTP only on loopback: TLS is the reverse proxy's (or --certfile/--keyfile's) job.
+    assert args.bind.startswith("127.0.0.1:") or args.certfile is not None
+    environment = values(unit, "Service", "Environment")
+    assert "KIOSK_SERVER_DATA=/var/lib/kiosk-server" in environment
+    assert not any(
+        e.startswith(("KIOSK_SERVER_SECRET_KEY=", "KIOSK_SERVER_DATABASE_URL=")) for e in environment
+    )
+    assert values(unit, "Service", "EnvironmentFile") == ["-/etc/kiosk-server/env"]  # secrets, optional
+    assert last(unit, "Service", "StateDirectory") == "kiosk-server"
+    assert last(unit, "Service", "PrivateDevices") in TRUE
+    assert "network-online.target" in values(unit, "Unit", "After")
+    # gunicorn's master is the main process and says READY=1 itself; a graceful stop fits in the timeout.
+    assert (last(unit, "Service", "Type"), last(unit, "Service", "NotifyAccess")) == ("notify", "main")
+    assert last(unit, "Service", "KillMode") == "mixed"
+    assert seconds(last(unit, "Service", "TimeoutStopSec") or "90s") > GRACEFUL_TIMEOUT_S
+
+
+def test_gunicorn_still_tells_systemd_it_is_ready() -> None:
+    """kiosk-server.service is Type=notify because gunicorn's arbiter sends READY=1 when it listens."""
+    import inspect
+
+    from gunicorn.arbiter import Arbiter
+
+    assert "READY=1" in inspect.getsource(Arbiter.start)
+
+
 def test_parser_handles_repeats_resets_and_continuations() -> None:
     unit = parse_unit("[Service]\nCapabilityBoundingSet=CAP_NET_RAW\nCapabilityBoundingSet=\nA=1 \\\n 2\n")
     assert last(unit, "Service", "CapabilityBoundingSet") == ""
@@ -233,8 +278,8 @@ needs_systemd_analyze = pytest.mark.skipif(
 
 @needs_systemd_analyze
 def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
-    units = {name: (UNIT_DIR / name).read_text(encoding="utf-8") for name in ALL_UNITS}
-    result = run_verify(verify_root(tmp_path, units), ALL_UNITS)
+    units = {name: (UNIT_DIR / name).read_text(encoding="utf-8") for name in VERIFIED_UNITS}
+    result = run_verify(verify_root(tmp_path, units), VERIFIED_UNITS)
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
 

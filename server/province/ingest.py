@@ -7,7 +7,8 @@ another device's visit, already kept under that UUID; the copy is recorded once 
 Concurrency: the rows go in with ``INSERT … ON CONFLICT DO NOTHING`` (``bulk_create(ignore_conflicts=True)``)
 against the unique index on ``uuid``, then are read back; each row names the upload that stored it, so two
 processes storing the same batch at the same moment each tell their own inserts from the other's, and
-neither ever sees an IntegrityError.
+neither ever sees an IntegrityError. Rows are inserted in UUID order, so that two overlapping batches in
+different orders never deadlock on PostgreSQL (SQLite's IMMEDIATE transactions take turns anyway).
 """
 
 from __future__ import annotations
@@ -143,6 +144,9 @@ def store_batch(device: Device, visits: Sequence[Mapping[str, Any]], *, now: dat
             if doc["uuid"] not in already:
                 already.add(doc["uuid"])
                 rows.append(_row(doc, digest, device, upload, now))
+        # In UUID order: on PostgreSQL an insert waits for a concurrent transaction's uncommitted row with
+        # the same UUID, so two overlapping batches inserting in different orders could deadlock (a 500).
+        rows.sort(key=lambda row: row.uuid)
         Visit.objects.bulk_create(rows, ignore_conflicts=True)
 
         kept = {
@@ -167,6 +171,7 @@ def store_batch(device: Device, visits: Sequence[Mapping[str, Any]], *, now: dat
                 conflicts.append(
                     VisitConflict(uuid=uuid, device=device, received_at=now, content_hash=digest, content=doc)
                 )
+        conflicts.sort(key=lambda row: (row.uuid, row.content_hash))  # in index order, as above
         VisitConflict.objects.bulk_create(conflicts, ignore_conflicts=True)
 
         upload.stored = sum(r.status == STORED for r in results)
