@@ -31,7 +31,7 @@ from app.build import config_from_args
 from app.gate import build_gate, health_writer, say, sync_online
 from app.headless import verdict_json
 from kiosk.clock import SystemClock
-from kiosk.config import Config
+from kiosk.config import Config, admin_keys_overridden
 from kiosk.errors import UsageError
 
 OFFSCREEN_DURATION_S = 40.0
@@ -153,6 +153,7 @@ def run_gui(args: argparse.Namespace) -> int:
             notifier=notifier,
             backlog=parts.store.backlog,
             housekeeping=parts.store.checkpoint,
+            overridden=admin_keys_overridden(os.environ, [item.partition("=")[0] for item in args.set]),
             online=sync_online(config, clock),
             health=health_writer(parts, clock),
             status_checks=partial(status_checks, config),

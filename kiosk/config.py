@@ -18,7 +18,7 @@ import tomllib
 import types
 import typing
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -302,6 +302,17 @@ ADMIN_KEYS = (
     "retention.days",
     "sync.server_url",
 )
+
+
+def admin_keys_overridden(environ: Mapping[str, str], overrides: Iterable[str] = ()) -> tuple[str, ...]:
+    """The ``ADMIN_KEYS`` that ``KIOSK_*`` environment variables or ``--set`` flags set: they win over the
+    admin settings file, so the admin screen says that changing them there has no effect."""
+    keys = {key.strip() for key in overrides}
+    for name in environ:
+        if name.startswith("KIOSK_") and name != "KIOSK_CONFIG":
+            section, _, key = name[len("KIOSK_") :].lower().partition("_")
+            keys.add(f"{section}.{key}")
+    return tuple(key for key in ADMIN_KEYS if key in keys)
 
 
 def read_admin_settings(path: Path) -> dict[str, dict[str, Any]]:

@@ -66,6 +66,15 @@ def save_admin_settings(path: Path, values: Mapping[str, str], *, base: Config) 
     return config
 
 
+def pending_settings(base: Config, path: Path) -> Config:
+    """``base`` with what the admin settings file at ``path`` holds now: the values saved since the kiosk
+    started, which apply at its next start. ``base`` itself when the file cannot be read or used."""
+    try:
+        return with_settings(base, read_admin_settings(path))
+    except ConfigError:
+        return base
+
+
 def admin_settings_text(data: Mapping[str, Mapping[str, Any]]) -> str:
     """TOML for ``{section: {key: value}}`` with str, enum, int and finite float values (tomllib only reads)."""
     lines = [HEADER.rstrip("\n")]

@@ -353,6 +353,45 @@ def test_settings_edited_on_screen_are_saved_for_the_next_start(qtbot: QtBot, tm
     assert exits == [0]  # systemd starts the kiosk again
 
 
+def test_reopened_before_the_restart_it_shows_the_saved_settings(qtbot: QtBot, tmp_path: Path) -> None:
+    screen, path = settings_screen(qtbot, tmp_path)
+    page = screen.settings
+    page.fields["location.name"].setText("Nhà văn hoá")
+    assert answer(qtbot, page, "settings", page.save_button.click).ok
+    running = page.context
+    screen.close()
+    # The kiosk still runs with the old values; a new admin screen shows what was saved, and says so.
+    again = AdminScreen(running, media=seam(tmp_path), idle_s=600)
+    qtbot.addWidget(again)
+    again.show()
+    again.show_page(again.settings)
+    assert again.settings.fields["location.name"].text() == "Nhà văn hoá"
+    assert running.config.location.name != "Nhà văn hoá"
+    assert "apply after a restart" in again.settings.settings_message.text()
+    assert again.settings.restart_button.isVisible()
+
+
+def test_settings_fixed_by_the_environment_or_flags_are_named(qtbot: QtBot, tmp_path: Path) -> None:
+    from kiosk.config import admin_keys_overridden
+
+    overridden = admin_keys_overridden(
+        {"KIOSK_POLICY_MODE": "health", "KIOSK_CONFIG": "/x", "PATH": "/bin"},
+        ["sync.server_url", "camera.fps"],
+    )
+    assert overridden == ("policy.mode", "sync.server_url")
+    path = tmp_path / "admin-settings.toml"
+    base = load_config(environ={}, overrides={"store.admin_settings": str(path)})
+    context = dataclasses.replace(ui_context(), config=base, overridden=overridden)
+    screen = AdminScreen(context, media=seam(tmp_path), idle_s=600)
+    qtbot.addWidget(screen)
+    screen.show()
+    screen.show_page(screen.settings)
+    note = screen.settings.overridden_note
+    assert note.isVisible()
+    assert note.text().endswith("Policy, Server (https://…, empty: none)")
+    assert not screen.settings.pending and screen.settings.settings_message.isHidden()
+
+
 def test_an_invalid_setting_is_refused_and_nothing_is_written(qtbot: QtBot, tmp_path: Path) -> None:
     screen, path = settings_screen(qtbot, tmp_path)
     page = screen.settings

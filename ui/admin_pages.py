@@ -39,7 +39,7 @@ from kiosk.config import ADMIN_KEYS, SYSTEM_CONFIG
 from kiosk.media import Medium
 from kiosk.model import Direction, Outcome, PinProblem, PolicyMode
 from kiosk.pin import MAX_DIGITS
-from kiosk.settings import MAX_ADMIN_TEXT
+from kiosk.settings import MAX_ADMIN_TEXT, pending_settings
 from ui import theme
 from ui.admin_tasks import (
     ROSTER_FILE,
@@ -984,7 +984,9 @@ class SettingsPage(Page):
     # -- the settings the admin may change ------------------------------------------------------------
 
     def _build_settings(self) -> None:
-        c = self.context.config
+        # What the admin saved since the kiosk started shows here too, not only what the kiosk runs with.
+        c = pending_settings(self.context.config, self.context.config.store.admin_settings)
+        self.pending = c != self.context.config
         self.saving = False
         #: Quits the app with a status (systemd's Restart=always starts it again); tests replace it.
         self.exit_app: Callable[[int], object] = QCoreApplication.exit
@@ -1026,6 +1028,9 @@ class SettingsPage(Page):
         self.restart_button.hide()
         self.settings_message = self.label(name="message")
         self.settings_message.hide()
+        self.overridden_note = self.label(name="muted")
+        self.overridden_note.setVisible(bool(self.context.overridden))
+        self.box.addWidget(self.overridden_note)
         actions = QHBoxLayout()
         actions.addWidget(self.save_button, 1)
         actions.addWidget(self.restart_button, 1)
@@ -1179,6 +1184,19 @@ class SettingsPage(Page):
             label.setText(facts[key])
         self.save_button.setText(self.tr("Save the settings"))
         self.restart_button.setText(self.tr("Restart the kiosk now"))
+        if self.context.overridden:
+            self.overridden_note.setText(
+                fill(
+                    self.tr(
+                        "Fixed by the kiosk's service (environment or command line), which wins over this "
+                        "page: %1"
+                    ),
+                    ", ".join(self.names[key].text() for key in self.context.overridden if key in self.names),
+                )
+            )
+        if self.pending and self.settings_message.isHidden():
+            self._settings_said(self.tr("Saved settings shown here apply after a restart of the kiosk."))
+            self.restart_button.show()
 
     def retranslate(self) -> None:
         self.pin_heading.setText(self.tr("Change a PIN"))

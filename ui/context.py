@@ -51,6 +51,9 @@ class UiContext:
     backlog: Callable[[], int] | None = None
     #: housekeeping the app runs off the GUI thread every minute (the WAL checkpoint)
     housekeeping: Callable[[], object] | None = None
+    #: admin settings (``kiosk.config.ADMIN_KEYS``) that the environment or ``--set`` flags fix, over the
+    #: admin settings file: the settings page says so
+    overridden: tuple[str, ...] = ()
     #: whether the sync worker's last word was "online" (its status file); called off the GUI thread
     online: Callable[[], bool] | None = None
     #: writes the app's health file for the sync worker's heartbeats, every 15 s off the GUI thread

@@ -5,6 +5,7 @@
     <name>AdminScreen</name>
     <message>
         <source>Administration</source>
+        <extracomment>Below this window height the open keyboard takes the header&apos;s room (see ``_keyboard_toggled``).</extracomment>
         <translation>Administration</translation>
     </message>
     <message>
@@ -751,6 +752,14 @@
         <translation>not fitted</translation>
     </message>
     <message>
+        <source>Fixed by the kiosk&apos;s service (environment or command line), which wins over this page: %1</source>
+        <translation>Fixed by the kiosk&apos;s service (environment or command line), which wins over this page: %1</translation>
+    </message>
+    <message>
+        <source>Saved settings shown here apply after a restart of the kiosk.</source>
+        <translation>Saved settings shown here apply after a restart of the kiosk.</translation>
+    </message>
+    <message>
         <source>Saved on the kiosk in %1 and checked before saving; they apply after a restart. The rest is in the configuration file %2, changed by the installer.</source>
         <translation>Saved on the kiosk in %1 and checked before saving; they apply after a restart. The rest is in the configuration file %2, changed by the installer.</translation>
     </message>
@@ -904,7 +913,7 @@
     <name>StatusPage</name>
     <message>
         <source>OK</source>
-        <extracomment>The settings page&apos;s rows the admin changes (kiosk.config.ADMIN_KEYS), then those it only shows.</extracomment>
+        <extracomment>The settings page&apos;s rows the admin changes (all of kiosk.config.ADMIN_KEYS), then those it only shows.</extracomment>
         <translation>OK</translation>
     </message>
     <message>

@@ -5,6 +5,7 @@
     <name>AdminScreen</name>
     <message>
         <source>Administration</source>
+        <extracomment>Below this window height the open keyboard takes the header&apos;s room (see ``_keyboard_toggled``).</extracomment>
         <translation>Quản trị</translation>
     </message>
     <message>
@@ -749,6 +750,14 @@
         <translation>không lắp</translation>
     </message>
     <message>
+        <source>Fixed by the kiosk&apos;s service (environment or command line), which wins over this page: %1</source>
+        <translation>Do dịch vụ của kiosk đặt cố định (biến môi trường hoặc dòng lệnh), được ưu tiên hơn trang này: %1</translation>
+    </message>
+    <message>
+        <source>Saved settings shown here apply after a restart of the kiosk.</source>
+        <translation>Các cài đặt đã lưu hiển thị ở đây có hiệu lực sau khi khởi động lại kiosk.</translation>
+    </message>
+    <message>
         <source>Saved on the kiosk in %1 and checked before saving; they apply after a restart. The rest is in the configuration file %2, changed by the installer.</source>
         <translation>Được kiểm tra trước khi lưu và lưu trên kiosk tại %1; có hiệu lực sau khi khởi động lại. Các cài đặt còn lại nằm trong tệp cấu hình %2, do người cài đặt thay đổi.</translation>
     </message>
@@ -900,7 +909,7 @@
     <name>StatusPage</name>
     <message>
         <source>OK</source>
-        <extracomment>The settings page&apos;s rows the admin changes (kiosk.config.ADMIN_KEYS), then those it only shows.</extracomment>
+        <extracomment>The settings page&apos;s rows the admin changes (all of kiosk.config.ADMIN_KEYS), then those it only shows.</extracomment>
         <translation>OK</translation>
     </message>
     <message>
