@@ -354,7 +354,7 @@ def test_settings_edited_on_screen_are_saved_for_the_next_start(qtbot: QtBot, tm
 
 
 def test_reopened_before_the_restart_it_shows_the_saved_settings(qtbot: QtBot, tmp_path: Path) -> None:
-    screen, path = settings_screen(qtbot, tmp_path)
+    screen, _ = settings_screen(qtbot, tmp_path)
     page = screen.settings
     page.fields["location.name"].setText("Nhà văn hoá")
     assert answer(qtbot, page, "settings", page.save_button.click).ok
