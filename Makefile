@@ -27,6 +27,7 @@ soak: setup
 bench: setup
 	.venv/bin/python bench/decode.py --markdown docs/benchmarks.md
 	.venv/bin/python bench/loop.py --markdown docs/benchmarks.md
+	.venv/bin/python bench/sync.py --markdown docs/benchmarks.md
 
 # The decoder against WeChat QR in the same run. WeChat needs opencv-contrib 4.x, which cannot share a venv
 # with the product's OpenCV 5 wheel, so it gets its own (.venv-wechat, never used by the product).
