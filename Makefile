@@ -22,7 +22,7 @@ setup:
 	scripts/bootstrap
 
 soak: setup
-	KIOSK_SOAK=1 KIOSK_CRASH_CYCLES=1000 KIOSK_POWER_CYCLES=500 .venv/bin/python -m pytest tests/test_store_crash.py tests/test_payloads.py tests/test_dcc.py
+	KIOSK_SOAK=1 KIOSK_CRASH_CYCLES=1000 KIOSK_POWER_CYCLES=500 .venv/bin/python -m pytest tests/test_store_crash.py tests/test_payloads.py tests/test_dcc.py tests/test_sync_e2e.py
 
 bench: setup
 	.venv/bin/python bench/decode.py --markdown docs/benchmarks.md

@@ -204,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--once",
         action="store_true",
-        help="one cycle, then exit: 0 when everything is uploaded, 1 when something is left or failed",
+        help="one cycle, then exit: 0 when nothing waits to be sent (parked conflicts do not wait: see kiosk "
+        "doctor), 1 when something is left or failed",
     )
 
     p = sub.add_parser(

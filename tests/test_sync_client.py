@@ -22,6 +22,7 @@ from kiosk.errors import (
     ReplyTooLarge,
     RetryableError,
     TlsFailed,
+    TransportError,
 )
 from kiosk.sync.client import (
     ConfigResult,
@@ -236,3 +237,29 @@ def test_requests_transport_connect_failure_and_missing_ca(tmp_path: Path) -> No
         transport.send(HttpRequest("GET", f"http://127.0.0.1:{port}/"), connect_timeout_s=2, read_timeout_s=2)
     with pytest.raises(TlsFailed, match=r"sync\.ca_file"):
         RequestsTransport(tmp_path / "missing-ca.pem")
+
+
+def test_a_connection_dropped_after_the_request_is_not_called_a_connect_failure() -> None:
+    """The server took the request and vanished (it may have stored the visits): retried, and said as it is."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve_once() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+
+    thread = threading.Thread(target=serve_once)
+    thread.start()
+    try:
+        with RequestsTransport() as transport, pytest.raises(TransportError) as err:
+            transport.send(
+                HttpRequest("POST", f"http://127.0.0.1:{port}/api/v1/visits", {}, b"{}"),
+                connect_timeout_s=3,
+                read_timeout_s=3,
+            )
+    finally:
+        thread.join(5)
+        listener.close()
+    assert not isinstance(err.value, ConnectFailed)
+    assert "dropped before the answer" in str(err.value)

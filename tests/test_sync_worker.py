@@ -7,7 +7,7 @@ import json
 import logging
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -444,3 +444,35 @@ def test_enroll_from_a_qr_code(
     code, out, err = run_cli(capsys, "enroll", "--code-qr", str(image))
     assert code == 0, err
     assert "enrolled with https://province.example" in out
+
+
+def test_progress_before_a_fault_restarts_the_back_off(rig: Rig) -> None:
+    """A flaky link that lets one batch through per cycle never pushes the wait towards the cap."""
+    record(rig.store, rig.clock, 8 * rig.config.sync.batch_size)
+
+    def passes(_request: object, handle: Callable[[], object]) -> object:
+        return handle()
+
+    for _ in range(8):
+        rig.server.fault("/visits", passes, fail(ConnectFailed("reset by peer")))
+    attempts, waits = [], []
+    while rig.store.backlog():
+        report = rig.worker.run_once()
+        assert report.stored == rig.config.sync.batch_size
+        attempts.append(rig.worker.saved_state.backoff.attempt)
+        waits.append(rig.worker.next_wait_s())
+        rig.clock.advance(waits[-1] + 0.001)
+    # Seven cycles end in a fault after a batch got through: each is a first failure, never a growing one.
+    assert attempts == [1] * 7 + [0]
+    assert max(waits[:-1]) <= rig.config.sync.backoff_base_s
+
+
+def test_after_a_failure_the_remaining_back_off_is_waited_not_the_idle_time(rig: Rig) -> None:
+    record(rig.store, rig.clock, 1)
+    rig.server.fault("/visits", fail(ConnectFailed("no route")))
+    report = rig.worker.run_once()
+    assert report.next_attempt_at is not None
+    rig.clock.advance((report.next_attempt_at - rig.clock.wall).total_seconds() + 1)
+    assert rig.worker.next_wait_s() == 0  # the back-off ran out (a long read timeout): retry at once
+    assert rig.worker.run_once().drained
+    assert rig.worker.next_wait_s() == 5.0  # idle: look at the outbox again in a while

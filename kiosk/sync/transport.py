@@ -163,6 +163,10 @@ class RequestsTransport:
         except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as exc:
             raise TimedOut(f"{request.method} {request.url}: timed out ({_first_line(exc)})") from exc
         except requests.exceptions.ConnectionError as exc:
+            if "Connection aborted" in str(exc):  # connected and sent, then the answer never came whole
+                raise TransportError(
+                    f"{request.method} {request.url}: the connection dropped before the answer: {_first_line(exc)}"
+                ) from exc
             raise ConnectFailed(
                 f"{request.method} {request.url}: cannot connect: {_first_line(exc)}"
             ) from exc

@@ -45,7 +45,7 @@ from kiosk.errors import (
 )
 from kiosk.model import ClockReading
 from kiosk.store import Store
-from kiosk.sync.backoff import Backoff
+from kiosk.sync.backoff import Backoff, BackoffState
 from kiosk.sync.client import ConfigResult, ServerClient, VisitStatus
 from kiosk.sync.state import SyncState, SyncStatus, WorkerState, read_server_config
 
@@ -203,8 +203,11 @@ class SyncWorker:
         except RetryableError as exc:
             counts.retries += 1
             error = str(exc)
+            # Batches got through before the fault: the link works, so the back-off starts again from its
+            # first step instead of growing towards the cap while the backlog drains (a flaky network).
+            previous = BackoffState() if counts.sent else saved.backoff
             saved = replace(
-                saved, backoff=self._backoff.failed(saved.backoff, now, exc.retry_after_s), last_error=error
+                saved, backoff=self._backoff.failed(previous, now, exc.retry_after_s), last_error=error
             )
         except SyncError as exc:  # 403, an unexpected answer: retrying soon cannot change it
             error = str(exc)
@@ -373,8 +376,12 @@ class SyncWorker:
 
     def next_wait_s(self) -> float:
         """Seconds until the next cycle is worth running: the back-off, else the idle wait."""
-        wait = self._saved.backoff.wait_s(self._clock.now().wall, longest_s=self._backoff.longest_s)
-        return wait if wait > 0 else self._idle_wait_s
+        backoff = self._saved.backoff
+        if backoff.next_attempt_at is None:  # the last cycle succeeded: look at the outbox again later
+            return self._idle_wait_s
+        # After a failure: the back-off, 0 when it already ran out during the failed cycle (a read timeout
+        # longer than the jittered delay) — not the idle wait, which would stall a kiosk with a backlog.
+        return backoff.wait_s(self._clock.now().wall, longest_s=self._backoff.longest_s)
 
     def run(
         self, stop: threading.Event, on_cycle: Callable[[CycleReport], None] | None = None
