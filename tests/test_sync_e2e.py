@@ -143,6 +143,10 @@ def test_server_killed_between_commit_and_reply(tmp_path: Path) -> None:
         # 10 batches + 3 retries; each retry found its 50 visits already stored (and identical).
         assert (uploads.requests, uploads.stored, uploads.duplicates, uploads.conflicts) == (13, 500, 150, 0)
         log = prov.server.log_text()
+        # Structured logs without personal data or secrets: no names, ID numbers or the device token.
+        assert all(json.loads(line) for line in log.splitlines() if line.strip())
+        for text in (log, worker.output()):
+            assert "Nguy" not in text and "046000000" not in text and kiosk.token() not in text
         assert log.count("crash test: killing this worker after upload") == 3, prov.log_tail()
         assert log.count("was sent SIGKILL") == 3, prov.log_tail()  # and gunicorn started new workers
         assert worker.output().count("error:") >= 3, worker.output()
