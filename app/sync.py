@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 from typing import Final
@@ -29,7 +29,7 @@ from typing import Final
 from app.build import config_from_args
 from kiosk import __version__
 from kiosk.config import Config, with_settings
-from kiosk.errors import ConfigError, ForbiddenError, UsageError
+from kiosk.errors import ConfigError, ForbiddenError, KioskError, UsageError
 from kiosk.sync.backoff import BackoffState
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
@@ -47,6 +47,32 @@ def _not_enrolled(what: str) -> UsageError:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    stop = threading.Event()
+    if args.once:
+        report = _run_worker(config, args, stop, once=True)
+        return EXIT_OK if report.drained else EXIT_REFUSED
+    with _stop_on_signals(stop):
+        while True:
+            report = _run_worker(config, args, stop, once=False)
+            if stop.is_set() or report.auth_refused or report.reload_to is None:
+                break
+            config = report.reload_to
+            log.info("the configuration changed: the sync worker starts again with it")
+    return EXIT_REFUSED if report.auth_refused else EXIT_OK
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    drained: bool
+    auth_refused: bool
+    reload_to: Config | None = None  # the configuration changed on disk: run again with this one
+
+
+def _run_worker(config: Config, args: argparse.Namespace, stop: threading.Event, *, once: bool) -> _Outcome:
+    """Build the worker from ``config`` and run it: one cycle (``once``), or until ``stop`` or until the
+    configuration on disk changes (the admin saved another server address, ``kiosk enroll`` ran again, the
+    server's configuration was applied) — then the caller builds a new one, no restart of the unit needed."""
     from kiosk.clock import SystemClock  # noqa: PLC0415
     from kiosk.health import HEALTH_FILE  # noqa: PLC0415
     from kiosk.store import Store  # noqa: PLC0415
@@ -55,7 +81,6 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from kiosk.sync.transport import RequestsTransport  # noqa: PLC0415
     from kiosk.sync.worker import TOKEN_REFUSED, CycleReport, SyncWorker  # noqa: PLC0415
 
-    config = config_from_args(args)
     sync = config.sync
     if not sync.server_url:
         raise _not_enrolled("no server configured (sync.server_url)")
@@ -64,11 +89,30 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if token is None:
         raise _not_enrolled(f"this kiosk has no device token ({state.token_path})")
     clock = SystemClock()
-    stop = threading.Event()
+    # Stops this worker only (a changed configuration); ``stop`` (a signal) stops it too.
+    done = threading.Event()
+    changed: list[Config] = []
 
-    def report_line(report: CycleReport) -> None:
+    def after_cycle(report: CycleReport) -> None:
         print(report.line(), flush=True)
+        try:
+            fresh = config_from_args(args)
+            fresh_token = SyncState(fresh.sync.state_dir).read_token()
+        except (ConfigError, KioskError) as exc:
+            log.warning("the configuration on disk cannot be used (%s); keeping the one running", exc)
+            return
+        if fresh != config or fresh_token != token:
+            changed.append(fresh)
+            done.set()
 
+    def relay_stop() -> None:  # a signal wakes the worker at once, even in a long back-off wait
+        while not stop.wait(0.5):
+            if done.is_set():
+                return
+        done.set()
+
+    relay = threading.Thread(target=relay_stop, name="sync-stop", daemon=True)
+    relay.start()
     with (
         Store.open(
             config.store.database,
@@ -97,18 +141,18 @@ def cmd_sync(args: argparse.Namespace) -> int:
             config,
             health_file_source(sync.state_dir / HEALTH_FILE, lambda: clock.now().wall),
         )
-        if args.once:
+        if once:
             report = worker.run_once(force=True)
-            report_line(report)
-            if report.auth_refused:
-                print(f"kiosk: error: {TOKEN_REFUSED}", file=sys.stderr)
-            return EXIT_OK if report.drained else EXIT_REFUSED
-        with _stop_on_signals(stop):
-            report = worker.run(stop, on_cycle=report_line)
+            print(report.line(), flush=True)
+        else:
+            report = worker.run(done, on_cycle=after_cycle)
+    done.set()
+    relay.join()
     if report.auth_refused:
         print(f"kiosk: error: {TOKEN_REFUSED}", file=sys.stderr)
-        return EXIT_REFUSED
-    return EXIT_OK
+    return _Outcome(
+        report.drained, report.auth_refused, changed[0] if changed and not stop.is_set() else None
+    )
 
 
 @contextmanager

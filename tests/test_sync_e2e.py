@@ -394,3 +394,34 @@ def test_tokens_one_device_cannot_write_as_another(tmp_path: Path) -> None:
             assert reply.status_code == 403, reply.text
             assert reply.json()["error"] == "wrong_device", reply.text
         assert prov.db().visit_count() == 0 and prov.db().uploads().requests == 0
+
+
+def test_a_new_server_address_saved_on_the_admin_screen_applies_without_a_restart(tmp_path: Path) -> None:
+    """The long-running worker re-reads its configuration after each cycle: the admin corrects a wrong
+    server address (the admin settings file, as the settings page writes it) and the backlog goes up."""
+    from kiosk.config import load_config
+    from kiosk.settings import save_admin_settings
+    from tests.server_support import free_port
+
+    kiosk = Kiosk(tmp_path / "kiosk")
+    with province(tmp_path) as prov:
+        kiosk.enrol(prov)
+        base = load_config(kiosk.config, environ={})
+        admin = base.store.admin_settings
+        save_admin_settings(admin, {"sync.server_url": f"http://127.0.0.1:{free_port()}"}, base=base)
+        kiosk.record(30)
+        with kiosk.worker() as worker:
+            poll(
+                lambda: (
+                    (kiosk.state_dir / "status.json").exists()
+                    and "cannot connect" in (kiosk.status().get("last_error") or "")
+                ),
+                30.0,
+                what=lambda: worker.output()[-2000:],
+            )
+            assert kiosk.backlog() == 30 and prov.db().visit_count() == 0
+            save_admin_settings(admin, {"sync.server_url": prov.url}, base=base)
+            poll(lambda: kiosk.backlog() == 0, 30.0, what=lambda: worker.output()[-2000:])
+            assert worker.running, worker.output()
+            assert worker.terminate() == 0, worker.output()
+        kiosk.assert_all_on_server(prov.db())
