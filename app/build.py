@@ -103,6 +103,20 @@ def keyring_from_config(config: Config) -> IdentityKeyring:
     return IdentityKeyring.from_file(config.identity.key_file)
 
 
+def policy_lists(
+    config: Config, keyring: IdentityKeyring, extra_deny: IdentitySet | None = None
+) -> tuple[IdentitySet, IdentitySet]:
+    """The configured deny list (with ``extra_deny``, the demo's) and roster as hash sets."""
+    from kiosk.identity import IdentitySet, load_hash_list  # noqa: PLC0415
+
+    policy = config.policy
+    deny = extra_deny if extra_deny is not None else IdentitySet()
+    if policy.deny_list is not None:
+        deny = deny | load_hash_list(policy.deny_list, "policy.deny_list", keyring)
+    roster = load_hash_list(policy.roster, "policy.roster", keyring) if policy.roster else IdentitySet()
+    return deny, roster
+
+
 def build_pipeline(
     config: Config,
     store: Store,
@@ -115,16 +129,12 @@ def build_pipeline(
     """The scan pipeline for ``config``. The caller owns (and closes) ``store`` and ``decoder``.
     ``deny`` adds to the configured deny list (the demo's); ``keyring`` defaults to the configured one."""
     from kiosk.clock import SystemClock  # noqa: PLC0415
-    from kiosk.identity import IdentitySet, load_hash_list  # noqa: PLC0415
     from kiosk.model import Direction  # noqa: PLC0415
     from kiosk.pipeline import ScanPipeline  # noqa: PLC0415
 
     policy = config.policy
     keyring = keyring if keyring is not None else keyring_from_config(config)
-    deny = deny if deny is not None else IdentitySet()
-    if policy.deny_list is not None:
-        deny = deny | load_hash_list(policy.deny_list, "policy.deny_list", keyring)
-    roster = load_hash_list(policy.roster, "policy.roster", keyring) if policy.roster else IdentitySet()
+    deny, roster = policy_lists(config, keyring, deny)
     pipeline = ScanPipeline(
         store=store,
         policy=policy,

@@ -21,17 +21,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.build import build_pipeline, keyring_from_config, open_store, trust_from_config
+from app.build import (
+    build_pipeline,
+    config_from_args,
+    keyring_from_config,
+    open_store,
+    policy_lists,
+    trust_from_config,
+)
 from kiosk.clock import Clock, SystemClock
 from kiosk.config import Config
 from kiosk.device import CameraStatus, ScannerStatus
+from kiosk.errors import KioskError
 
 if TYPE_CHECKING:
     from hardware.camera import FrameGrabber
     from kiosk.decode import Decoder
     from kiosk.device import GateOutputs
     from kiosk.hints import Hint
-    from kiosk.identity import IdentityKeyring
+    from kiosk.identity import IdentityKeyring, IdentitySet
     from kiosk.pipeline import ScanPipeline
     from kiosk.scanloop import LoopVerdict, ScanLoop
     from kiosk.store import Store
@@ -66,6 +74,9 @@ class GateParts:
     gate: GateOutputs
     loop: ScanLoop
     scanners: tuple[Any, ...]
+    #: what the demo camera adds to the configured trust list and deny list (None: not the demo)
+    demo_trust: Any = None
+    demo_deny: IdentitySet | None = None
 
 
 def build_gate(
@@ -87,7 +98,8 @@ def build_gate(
     from kiosk.scanloop import ScanLoop  # noqa: PLC0415
 
     keyring = keyring_from_config(config)  # read once: the pipeline, the demo and the screens share it
-    trust, deny, signer = _demo_material(config, trust_from_config(config), keyring)
+    demo_trust, deny, signer = _demo_material(config, keyring)
+    trust = trust_from_config(config) + demo_trust if demo_trust is not None else trust_from_config(config)
     if signer is not None and args.db is None:
         # Demo visitors, demo certificates, the demo deny list and demo PINs never reach real data.
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kiosk-demo-")))
@@ -128,23 +140,25 @@ def build_gate(
     for scanner in scanners:
         stack.callback(scanner.close)
         scanner.start(loop.submit_payload)
-    return GateParts(config, keyring, store, decoder, pipeline, grabber, gate, loop, tuple(scanners))
+    return GateParts(
+        config, keyring, store, decoder, pipeline, grabber, gate, loop, tuple(scanners), demo_trust, deny
+    )
 
 
-def _demo_material(config: Config, trust: Any, keyring: IdentityKeyring) -> tuple[Any, Any, Any]:
-    """With the demo camera, its visitors' certificates are signed by a demo key the trust list must know."""
+def _demo_material(config: Config, keyring: IdentityKeyring) -> tuple[Any, Any, Any]:
+    """With the demo camera, its visitors' certificates are signed by a demo key the trust list must know:
+    (the demo's trust list, the demo's deny list, the demo signer), all None without the demo camera."""
     if config.camera.source != "demo":
         if config.identity.key_file is None:
             say(
                 "kiosk: identity.key_file is not set: identity hashes use the public demo key "
                 "(provision the province's key before going live, see docs/identity-keys.md)"
             )
-        return trust, None, None
+        return None, None, None
     from kiosk.demo import DemoSigner, demo_deny_list  # noqa: PLC0415
 
     signer = DemoSigner.create(SystemClock().now().wall)
-    demo_trust = signer.trust_list()
-    return trust + demo_trust, demo_deny_list(keyring.current), signer
+    return signer.trust_list(), demo_deny_list(keyring.current), signer
 
 
 def _camera(config: Config, signer: Any) -> Any:
@@ -192,3 +206,42 @@ def sync_online(config: Config, clock: Clock) -> Callable[[], bool]:
         return is_online(status, clock.now().wall, heartbeat_s=config.sync.heartbeat_s)
 
     return online
+
+
+def pulled_config_applier(args: argparse.Namespace, parts: GateParts) -> Callable[[], bool]:
+    """Applies a device configuration the sync worker pulled since start-up to the running gate: policy, trust
+    list, deny list and roster, from the next code on (``ScanPipeline.update``). Location details and retention
+    apply at the next start. Call it every few seconds off the GUI thread; True when it applied one. A
+    configuration that cannot be used is logged and the running one kept."""
+    from kiosk.sync.state import read_server_config  # noqa: PLC0415
+
+    state_dir = parts.config.sync.state_dir
+    pulled = read_server_config(state_dir)
+    seen = [pulled.etag if pulled is not None else None]
+
+    def apply() -> bool:
+        pulled = read_server_config(state_dir)
+        etag = pulled.etag if pulled is not None else None
+        if etag == seen[0]:
+            return False
+        seen[0] = etag
+        try:
+            fresh = config_from_args(args)
+            # The running gate's own files stay (the demo's throw-away database, PIN file and sync state).
+            config = dataclasses.replace(
+                fresh, store=parts.config.store, security=parts.config.security, sync=parts.config.sync
+            )
+            trust = trust_from_config(config)
+            if parts.demo_trust is not None:
+                trust = trust + parts.demo_trust
+            deny, roster = policy_lists(config, parts.keyring, parts.demo_deny)
+        except KioskError as exc:
+            say(f"kiosk: the provincial server's new configuration is not used: {exc}")
+            return False
+        parts.pipeline.update(policy=config.policy, trust=trust, deny=deny, roster=roster)
+        say(
+            f"kiosk: applied the provincial server's configuration {etag} (policy, trust list, deny list, roster)"
+        )
+        return True
+
+    return apply

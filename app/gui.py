@@ -22,13 +22,13 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 
 from app.build import config_from_args
-from app.gate import build_gate, health_writer, say, sync_online
+from app.gate import build_gate, health_writer, pulled_config_applier, say, sync_online
 from app.headless import verdict_json
 from kiosk.clock import SystemClock
 from kiosk.config import Config, admin_keys_overridden
@@ -36,6 +36,7 @@ from kiosk.errors import UsageError
 
 OFFSCREEN_DURATION_S = 40.0
 DEFAULT_SCREENSHOTS = Path("var/screenshots")
+log = logging.getLogger(__name__)
 OFFSCREEN_SIZE = (800, 480)
 
 
@@ -152,7 +153,7 @@ def run_gui(args: argparse.Namespace) -> int:
             pin_path=config.security.pin_file,
             notifier=notifier,
             backlog=parts.store.backlog,
-            housekeeping=parts.store.checkpoint,
+            housekeeping=partial(_housekeeping, parts.store.checkpoint, pulled_config_applier(args, parts)),
             overridden=admin_keys_overridden(os.environ, [item.partition("=")[0] for item in args.set]),
             online=sync_online(config, clock),
             health=health_writer(parts, clock),
@@ -166,3 +167,13 @@ def run_gui(args: argparse.Namespace) -> int:
         loop.stop()
         del qt_app
     return status
+
+
+def _housekeeping(*tasks: Callable[[], object]) -> None:
+    """The app's housekeeping every minute, off the GUI thread: the WAL checkpoint, then a configuration the
+    sync worker pulled. One failing task does not keep the next from running."""
+    for task in tasks:
+        try:
+            task()
+        except Exception:
+            log.exception("housekeeping: %s failed", getattr(task, "__name__", task))

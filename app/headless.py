@@ -25,7 +25,7 @@ from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 from app.build import config_from_args
-from app.gate import build_gate, health_writer, say
+from app.gate import build_gate, health_writer, pulled_config_applier, say
 from kiosk.clock import SystemClock
 from kiosk.device import CameraState, CameraStatus, ScannerState, ScannerStatus
 from kiosk.errors import StoreError
@@ -54,6 +54,8 @@ def verdict_json(published: LoopVerdict) -> dict[str, Any]:
 CHECKPOINT_EVERY_S = 60.0
 #: How often the app writes its health file for the sync worker's heartbeats (as the touchscreen app does).
 HEALTH_EVERY_S = 15.0
+#: How often the app looks for a configuration the sync worker pulled (one small file read).
+CONFIG_CHECK_EVERY_S = 2.0
 #: Exit status when the database failed under the running gate (EX_TEMPFAIL): systemd restarts the kiosk.
 EXIT_STORE_FAILED = 75
 
@@ -115,6 +117,7 @@ def run_headless(args: argparse.Namespace) -> int:
         deadline = None if args.duration is None else time.monotonic() + args.duration
         next_checkpoint = time.monotonic() + CHECKPOINT_EVERY_S
         write_health, next_health = health_writer(parts, clock), time.monotonic()
+        apply_pulled_config, next_config = pulled_config_applier(args, parts), time.monotonic()
         status = 0
         while not stop.is_set():
             if pipeline.failed is not None:
@@ -136,6 +139,9 @@ def run_headless(args: argparse.Namespace) -> int:
                     write_health()  # for the sync worker's heartbeats (kiosk.health)
                 except OSError as exc:
                     log.warning("cannot write the health file: %s", exc)
+            if time.monotonic() >= next_config:
+                next_config = time.monotonic() + CONFIG_CHECK_EVERY_S
+                apply_pulled_config()  # a new configuration from the provincial server, if the worker got one
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 break

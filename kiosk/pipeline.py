@@ -85,6 +85,22 @@ class ScanPipeline:
         self._failed: StoreError | None = None
         self.direction = Direction.IN if direction is Direction.BOTH else direction
 
+    def update(
+        self,
+        *,
+        policy: PolicyConfig,
+        trust: TrustList | None,
+        deny: IdentitySet,
+        roster: IdentitySet,
+    ) -> None:
+        """Use a new policy, trust list, deny list and roster from the next code on (a configuration pulled
+        from the provincial server). Safe from any thread: each is one immutable object swapped by reference,
+        so a code being decided sees the old one or the new one, never half of one."""
+        self._policy = policy
+        self._trust = trust
+        self._deny = deny
+        self._roster = roster
+
     @property
     def failed(self) -> StoreError | None:
         """The error that stopped recording, or None. Once the database fails (damaged, unreadable, its file

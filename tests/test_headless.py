@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
@@ -458,3 +459,52 @@ def test_doctor_test_card_to_a_bad_path_is_a_one_line_error(tmp_path: Path, name
     assert out.stderr.startswith(f"kiosk: error: --test-card {path}: {expected}")
     assert out.stderr.count("\n") == 1
     assert "internal error" not in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_deny_list_pulled_while_the_gate_runs_applies_to_the_next_visitor(tmp_path: Path) -> None:
+    """The sync worker applies a new device configuration (here by ``SyncState.apply_config``, as it does);
+    the running gate picks it up within seconds, without a restart: An is let in before, Bình refused after."""
+    from kiosk.identity import DEMO_KEYRING, hash_list_document
+    from kiosk.sync.client import ConfigResult
+    from kiosk.sync.fake import default_config
+    from kiosk.sync.state import SyncState
+
+    fps = 30
+    # An at 5-6 s; Bình at 11-12 s; the run ends at 16 s (the configuration is checked every 2 s).
+    folder = replay_folder(tmp_path, [CCCD_AN.encode(), CCCD_BINH.encode()], hold=30, gap=150, tail=240)
+    process = subprocess.Popen(
+        [
+            *KIOSK,
+            "run",
+            "--headless",
+            "--camera",
+            f"replay:{folder}",
+            "--duration",
+            "16",
+            "--db",
+            str(tmp_path / "kiosk.db"),
+            "--set",
+            "camera.replay_realtime=true",
+            "--set",
+            f"camera.fps={fps}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(tmp_path),
+    )
+    assert process.stdout is not None
+    first = json.loads(process.stdout.readline())
+    assert (first["kind"], first["outcome"]) == ("cccd", "granted")
+    binh = CCCD_BINH.split("|")[0]
+    document = {
+        **default_config("DEMO-0001"),
+        "deny_list": hash_list_document([f"id:{binh}"], DEMO_KEYRING.current),
+    }
+    SyncState(tmp_path / "sync").apply_config(ConfigResult('"deny-binh"', document), at=datetime.now(UTC))
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert out.strip(), err
+    second = json.loads(out.splitlines()[0])
+    assert (second["kind"], second["outcome"], second["reason"]) == ("cccd", "refused", "deny_list"), err
+    assert "applied the provincial server's configuration" in err
