@@ -13,6 +13,7 @@
     ├── PinFileError           the PIN file is damaged, unreadable or cannot be written (never overwritten)
     ├── RosterError            a staff roster file was refused (every bad row named; nothing imported)
     ├── ExportError            an export could not be written to its folder or USB stick
+    ├── AlreadyOverriddenError  the guard already let this refusal in (``Store.record_override``); nothing written
     ├── StoreError             the local record could not be written or read
     │   ├── StorageFullError   the disk is full: the visit is "not recorded", nothing stored is lost
     │   ├── OutOfServiceError  free space is below the configured floor
@@ -91,6 +92,20 @@ class RosterError(KioskError):
 
 class ExportError(KioskError):
     """An export file could not be written (the stick is full, write-protected or was pulled out)."""
+
+
+class AlreadyOverriddenError(KioskError):
+    """The refusal was already let in by the guard: a refusal is overridden at most once. Nothing was recorded;
+    ``refusal`` is the refused visit's UUID and ``override`` the override's (None when it is not known)."""
+
+    def __init__(self, refusal: str, override: str | None = None) -> None:
+        super().__init__(
+            f"this refusal was already let in by the guard (visit {refusal}"
+            + (f", override {override}" if override else "")
+            + "): nothing was recorded"
+        )
+        self.refusal = refusal
+        self.override = override
 
 
 class PinError(KioskError):

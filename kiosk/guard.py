@@ -204,12 +204,16 @@ class ConsoleLine:
     manual: bool
     guard: str
     note: str
-    #: a refused or needs-guard visit the guard may override (``Store.record_override``)
+    #: a refused or needs-guard visit the guard may override (``Store.record_override``): not one already let in
     overridable: bool
+    #: a refusal the guard already let in (``Store.override_of``): it cannot be overridden again
+    overridden: bool = False
 
 
-def console_line(visit: Visit) -> ConsoleLine:
-    """The console's view of ``visit``; ``at`` is the recorded wall time (convert to local time to show)."""
+def console_line(visit: Visit, *, overridden: bool = False) -> ConsoleLine:
+    """The console's view of ``visit``; ``at`` is the recorded wall time (convert to local time to show).
+    ``overridden``: the guard already let this refusal in (``Store.override_of``)."""
+    refusal = visit.outcome in (Outcome.REFUSED, Outcome.NEEDS_GUARD)
     return ConsoleLine(
         uuid=visit.uuid,
         at=visit.at.wall,
@@ -222,5 +226,6 @@ def console_line(visit: Visit) -> ConsoleLine:
         manual=visit.manual,
         guard=visit.guard or "",
         note=visit.note or "",
-        overridable=visit.outcome in (Outcome.REFUSED, Outcome.NEEDS_GUARD),
+        overridable=refusal and not overridden,
+        overridden=refusal and overridden,
     )

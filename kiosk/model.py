@@ -213,6 +213,9 @@ class Visit:
     #: the verdict an override replaced (``Reason.GUARD_OVERRIDE`` visits only)
     original_outcome: Outcome | None = None
     original_reason: Reason | None = None
+    #: the UUID of the refused visit an override replaced (``Reason.GUARD_OVERRIDE`` visits only; a refusal is
+    #: overridden at most once)
+    overrides: str | None = None
 
 
 class PinProblem(StrEnum):

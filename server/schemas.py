@@ -81,6 +81,11 @@ class VisitIn(Schema):
     note: str | None = Field(default=None, max_length=400)
     original_outcome: Outcome | None = None
     original_reason: Token | None = None
+    overrides_uuid: str | None = Field(
+        default=None,
+        pattern=UUID_PATTERN,
+        description="a guard override: the UUID of the refused visit it replaced (absent or null otherwise)",
+    )
 
 
 class VisitBatchIn(Schema):

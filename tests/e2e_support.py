@@ -279,6 +279,8 @@ def content_hash(visit: Visit) -> str:
     sorted keys, compact separators, UTF-8; ``wall_time`` in UTC with microseconds, as the kiosk writes it)."""
     doc = visit_json(visit)
     doc["monotonic_s"] = float(doc["monotonic_s"])
+    if doc["overrides_uuid"] is None:  # left out while null: hashes as before the field existed
+        del doc["overrides_uuid"]
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -11,9 +11,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import peewee as pw
 import pytest
 
-from kiosk.errors import PayloadError, StoreError
+from kiosk.errors import AlreadyOverriddenError, PayloadError, StoreError
 from kiosk.export import VIETNAM_TIME
 from kiosk.guard import (
     MAX_NOTE_CHARS,
@@ -247,6 +248,9 @@ def test_only_a_recorded_refusal_can_be_overridden(store: Store) -> None:
     with pytest.raises(ValueError, match="only a refusal"):
         store.record_override(granted, note="known staff member", guard="guard", at=clock())
     refusal = store.record(UNREADABLE, at=clock(), direction=Direction.IN)
+    with pytest.raises(PayloadError) as err:
+        store.record_override(refusal, note="  ", guard="guard", at=clock())
+    assert err.value.reason is Reason.EMPTY
     override = store.record_override(refusal, note="known staff member", guard="guard", at=clock())
     with pytest.raises(ValueError, match="only a refusal"):
         store.record_override(override, note="known staff member", guard="guard", at=clock())
@@ -254,10 +258,98 @@ def test_only_a_recorded_refusal_can_be_overridden(store: Store) -> None:
     stranger = Visit(**{**{f: getattr(refusal, f) for f in Visit.__slots__}, "uuid": "not-recorded-here"})
     with pytest.raises(ValueError, match="not in this record"):
         store.record_override(stranger, note="known staff member", guard="guard", at=clock())
-    with pytest.raises(PayloadError) as err:
-        store.record_override(refusal, note="  ", guard="guard", at=clock())
-    assert err.value.reason is Reason.EMPTY
     assert store.backlog() == 3
+
+
+def test_an_override_is_linked_to_the_refusal_it_replaced(store: Store, db_path: Path) -> None:
+    refusal = store.record(UNREADABLE, at=clock(), direction=Direction.IN)
+    other = store.record(UNREADABLE, at=clock(), direction=Direction.IN)
+    assert store.override_of(refusal.uuid) is None
+
+    override = store.record_override(refusal, note="known staff member", guard="guard", at=clock())
+
+    assert override.overrides == refusal.uuid
+    assert store.override_of(refusal.uuid) == override == store.get_visit(override.uuid)
+    assert store.override_of(other.uuid) is None
+    assert store.override_of(override.uuid) is None
+    assert (refusal.overrides, other.overrides, store.get_visit(refusal.uuid).overrides) == (None, None, None)
+    assert all(v.overrides is None for v in store.visits() if v.uuid != override.uuid)
+    store.close()
+    assert raw_row(db_path, override.uuid)["overrides"] == refusal.uuid
+    assert raw_row(db_path, refusal.uuid)["overrides"] is None
+    with Store.open_read_only(db_path) as reader:
+        assert reader.override_of(refusal.uuid) == override
+
+
+def test_a_refusal_is_overridden_only_once_and_the_second_writes_nothing(store: Store) -> None:
+    refusal = store.record(
+        scanned(outcome=Outcome.NEEDS_GUARD, reason=Reason.NOT_ON_ROSTER), at=clock(), direction=Direction.IN
+    )
+    first = store.record_override(refusal, note="known staff member", guard="guard", at=clock())
+    before = (store.visits(), store.backlog())
+
+    with pytest.raises(AlreadyOverriddenError, match="already let in by the guard") as err:
+        store.record_override(refusal, note="emergency or official duty", guard="Bảo vệ 2", at=clock())
+
+    assert (err.value.refusal, err.value.override) == (refusal.uuid, first.uuid)
+    assert (store.visits(), store.backlog()) == before
+    # The numbering goes on without a gap the refused attempt could have left behind.
+    assert store.record(UNREADABLE, at=clock(), direction=Direction.IN).seq == first.seq + 1
+
+
+def test_the_unique_index_holds_when_the_check_is_bypassed(
+    open_store: OpenStore, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes (the gate's console and, say, a second store on the same file) that both read "not
+    overridden yet": the database's unique index refuses the second, with the same error."""
+    gate = open_store()
+    refusal = gate.record(UNREADABLE, at=clock(), direction=Direction.IN)
+    other = Store.open(
+        db_path,
+        device_id="gate-1",
+        location_code="HUE-0001",
+        privacy_notice_version="2026-01",
+        min_free_mb=0,
+        disk_free=lambda _d: 100 * MIB,
+        owner=False,
+    )
+    try:
+        monkeypatch.setattr(Store, "override_of", lambda _self, _uuid: None)  # both checks see nothing
+        first = gate.record_override(refusal, note="known staff member", guard="guard", at=clock())
+        with pytest.raises(AlreadyOverriddenError, match="already let in by the guard") as err:
+            other.record_override(refusal, note="known staff member", guard="guard", at=clock())
+        assert isinstance(err.value.__cause__, pw.IntegrityError)  # the index, not the check, refused it
+        assert err.value.refusal == refusal.uuid
+        with pytest.raises(AlreadyOverriddenError):
+            gate.record_override(refusal, note="known staff member", guard="guard", at=clock())
+        monkeypatch.undo()
+        assert [v.uuid for v in other.visits()] == [first.uuid, refusal.uuid]
+        assert gate.backlog() == 2
+    finally:
+        other.close()
+        gate.close()
+    with closing(sqlite3.connect(db_path)) as conn:
+        assert conn.execute("SELECT count(*) FROM visit WHERE overrides IS NOT NULL").fetchone() == (1,)
+        # Only a real link is unique: any number of visits have none.
+        assert conn.execute("SELECT count(*) FROM visit WHERE overrides IS NULL").fetchone() == (1,)
+
+
+def test_the_database_itself_refuses_a_second_link_to_one_refusal(store: Store, db_path: Path) -> None:
+    refusal = store.record(UNREADABLE, at=clock(), direction=Direction.IN)
+    store.record_override(refusal, note="known staff member", guard="guard", at=clock())
+    store.close()
+    with closing(sqlite3.connect(db_path)) as conn, pytest.raises(sqlite3.IntegrityError, match="overrides"):
+        conn.execute("UPDATE visit SET overrides = ? WHERE uuid = ?", (refusal.uuid, refusal.uuid))
+
+
+def test_console_lines_mark_a_refusal_already_let_in(store: Store) -> None:
+    refusal = store.record(UNREADABLE, at=clock(), direction=Direction.IN)
+    override = store.record_override(refusal, note="known staff member", guard="guard", at=clock())
+    line = console_line(refusal, overridden=store.override_of(refusal.uuid) is not None)
+    assert (line.overridable, line.overridden) == (False, True)
+    assert (console_line(refusal).overridable, console_line(refusal).overridden) == (True, False)
+    # Only a refusal is ever marked.
+    assert console_line(override, overridden=True).overridden is False
 
 
 def test_stock_override_reasons_are_short_english_codes() -> None:
@@ -295,6 +387,66 @@ def test_a_schema_3_database_gains_the_guard_columns(open_store: OpenStore, db_p
         None,
     )
     assert manual(store).seq == 2
+
+
+def test_a_schema_5_database_gains_the_override_link_and_keeps_its_data(
+    open_store: OpenStore, db_path: Path
+) -> None:
+    db_path.parent.mkdir(parents=True)
+    old = schema.make_database(db_path)
+    old.connect()
+    try:
+        assert schema.migrate(old, target=5) == 5
+        columns = (
+            "uuid, seq, device_id, location_code, kind, identity_hash, id_number, name, direction, outcome, "
+            "reason, wall_utc, clock_synchronised, boot_id, monotonic_s, privacy_notice_version, manual, "
+            "warnings, identity_key_id, guard, note, original_outcome, original_reason"
+        )
+        common = "'gate-1', 'HUE-0001', 'unknown', NULL, NULL, NULL, 'in'"
+        tail = "'2026-01-01T00:00:00.000000+00:00', 1, 'b', 1.0, '2025-12'"
+        schema.sql(
+            old,
+            f"INSERT INTO visit ({columns}) VALUES ('u-1', 1, {common}, 'refused', 'unknown_format', {tail}, "
+            "0, '', NULL, NULL, NULL, NULL, NULL)",
+        )
+        schema.sql(
+            old,
+            f"INSERT INTO visit ({columns}) VALUES ('u-2', 2, {common}, 'granted', 'guard_override', {tail}, "
+            "1, '', NULL, 'guard', 'known staff member', 'refused', 'unknown_format')",
+        )
+        schema.sql(
+            old,
+            "INSERT INTO outbox (visit_id, uploaded_at, parked_at, parked_reason) VALUES (1, NULL, "
+            "'2026-01-02T00:00:00.000000+00:00', 'conflict')",
+        )
+        schema.sql(
+            old, "INSERT INTO outbox (visit_id, uploaded_at) VALUES (2, '2026-01-02T00:00:00.000000+00:00')"
+        )
+        schema.sql(old, "INSERT INTO device_sequence (device_id, last_seq) VALUES ('gate-1', 2)")
+    finally:
+        old.close()
+
+    store = open_store()
+
+    earlier, parked = store.visits()
+    assert (earlier.uuid, earlier.reason, earlier.original_reason, earlier.uploaded) == (
+        "u-2",
+        Reason.GUARD_OVERRIDE,
+        Reason.UNKNOWN_FORMAT,
+        True,
+    )
+    # An override recorded before schema 6 names no refusal: nothing tells which one it replaced.
+    assert (earlier.overrides, parked.overrides) == (None, None)
+    assert [(p.visit.uuid, p.reason) for p in store.parked()] == [("u-1", "conflict")]
+    override = store.record_override(parked, note="known staff member", guard="guard", at=clock())
+    assert (override.seq, override.overrides) == (3, "u-1")
+    with pytest.raises(AlreadyOverriddenError):
+        store.record_override(parked, note="known staff member", guard="guard", at=clock())
+    store.close()
+    with closing(sqlite3.connect(db_path)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (schema.SCHEMA_VERSION,) == (6,)
+        indexes = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'visit_overrides'").fetchone()
+        assert "UNIQUE" in indexes[0] and "WHERE overrides IS NOT NULL" in indexes[0]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ def visit(seq: int = 1, **changes: Any) -> dict[str, Any]:
         "note": None,
         "original_outcome": None,
         "original_reason": None,
+        "overrides_uuid": None,
     }
     base.update(changes)
     return base
@@ -266,6 +267,111 @@ def test_same_uuid_with_other_content_is_a_conflict_recorded_once(client: Any) -
     assert Visit.objects.get(uuid=original["uuid"]).outcome == "granted"  # the server keeps what it had
     conflict = VisitConflict.objects.get()
     assert conflict.content["outcome"] == "refused" and conflict.device.device_id == DEVICE
+
+
+def test_an_override_names_the_refusal_it_replaced_and_that_is_part_of_its_content(client: Any) -> None:
+    from server.province.models import Visit
+
+    token = enrol(client)
+    refusal = visit(1, outcome="refused", reason="not_on_roster")
+    override = visit(
+        2,
+        reason="guard_override",
+        manual=True,
+        guard="guard",
+        note="known staff member",
+        original_outcome="refused",
+        original_reason="not_on_roster",
+        overrides_uuid=refusal["uuid"],
+    )
+    assert [r["status"] for r in upload(client, token, [refusal, override]).json()["results"]] == [
+        "stored",
+        "stored",
+    ]
+    assert Visit.objects.get(uuid=override["uuid"]).overrides_uuid == refusal["uuid"]
+    assert Visit.objects.get(uuid=refusal["uuid"]).overrides_uuid is None
+    assert upload(client, token, [override]).json()["results"][0]["status"] == "duplicate"
+    for other in (str(uuidlib.uuid4()), None):  # another refusal, or none: other content
+        result = upload(client, token, [dict(override, overrides_uuid=other)]).json()["results"][0]
+        assert result["status"] == "conflict"
+    assert Visit.objects.get(uuid=override["uuid"]).overrides_uuid == refusal["uuid"]
+
+
+@pytest.mark.parametrize("bad", ["not-a-uuid", "0B8F0000-0000-4000-8000-000000000000", 7, ""])
+def test_overrides_uuid_must_be_a_uuid_or_null(client: Any, bad: Any) -> None:
+    token = enrol(client)
+    reply = upload(client, token, [visit(1), visit(2, overrides_uuid=bad)])
+    assert (reply.status_code, reply.json()["index"]) == (422, 1)
+    assert counts()["visits"] == 0
+
+
+def test_a_visit_without_overrides_uuid_hashes_as_null_and_as_before_the_field(client: Any) -> None:
+    """An older kiosk leaves ``overrides_uuid`` out: absent and null are the same content, and both hash as
+    the visit did before the field existed, so a retry across the upgrade is still a duplicate."""
+    import hashlib
+
+    from server.province.models import Visit
+
+    token = enrol(client)
+    older = visit(1)
+    del older["overrides_uuid"]
+    assert upload(client, token, [older]).json()["results"][0]["status"] == "stored"
+    assert upload(client, token, [dict(older, overrides_uuid=None)]).json()["results"][0]["status"] == (
+        "duplicate"
+    )
+    # The hash of the fields version 1 first had: the canonical JSON without overrides_uuid.
+    before = dict(older, wall_time="2026-11-29T01:15:02.123000+00:00")
+    text = json.dumps(before, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert Visit.objects.get(uuid=older["uuid"]).content_hash == hashlib.sha256(text.encode()).hexdigest()
+    assert Visit.objects.get(uuid=older["uuid"]).overrides_uuid is None
+
+
+def test_the_kiosk_and_the_server_hash_an_override_alike(client: Any) -> None:
+    from kiosk.model import ClockReading, Direction, Kind, Outcome, Reason
+    from kiosk.model import Visit as KioskVisit
+    from kiosk.sync.client import visit_json
+    from kiosk.sync.fake import content_hash
+    from server.province.models import Visit
+
+    token = enrol(client)
+    at = ClockReading(datetime(2026, 11, 29, 1, 15, 2, 123000, tzinfo=UTC), True, "b0" * 16, 12.0)
+    refusal = KioskVisit(
+        uuid=str(uuidlib.uuid4()),
+        seq=1,
+        device_id=DEVICE,
+        location_code=LOCATION,
+        kind=Kind.UNKNOWN,
+        identity_hash=None,
+        id_number=None,
+        name=None,
+        direction=Direction.IN,
+        outcome=Outcome.REFUSED,
+        reason=Reason.UNKNOWN_FORMAT,
+        at=at,
+        privacy_notice_version="2026-01",
+    )
+    override = KioskVisit(
+        **{
+            **{f: getattr(refusal, f) for f in KioskVisit.__slots__},
+            "uuid": str(uuidlib.uuid4()),
+            "seq": 2,
+            "outcome": Outcome.GRANTED,
+            "reason": Reason.GUARD_OVERRIDE,
+            "manual": True,
+            "guard": "guard",
+            "note": "code damaged, identity checked by hand",
+            "original_outcome": Outcome.REFUSED,
+            "original_reason": Reason.UNKNOWN_FORMAT,
+            "overrides": refusal.uuid,
+        }
+    )
+    docs = [visit_json(refusal), visit_json(override)]
+    assert docs[1]["overrides_uuid"] == refusal.uuid and docs[0]["overrides_uuid"] is None
+    assert [r["status"] for r in upload(client, token, docs).json()["results"]] == ["stored", "stored"]
+    for doc in docs:
+        assert Visit.objects.get(uuid=doc["uuid"]).content_hash == content_hash(
+            dict(doc, monotonic_s=float(doc["monotonic_s"]))
+        )
 
 
 def test_a_uuid_another_device_stored_is_a_conflict(client: Any) -> None:

@@ -213,6 +213,9 @@ ALLOWED_COLUMNS = {
         "note",
         "original_outcome",
         "original_reason",
+        # schema 6: the UUID of the refused visit an override replaced (a link between two visits, no new
+        # personal data)
+        "overrides",
     },
     # schema 5: conflict parking (when, and the server's reason code and detail: never personal data)
     "outbox": {"id", "visit_id", "uploaded_at", "parked_at", "parked_reason"},
@@ -819,5 +822,5 @@ def test_version_4_database_gains_parking_in_place(open_store: OpenStore, db_pat
     with open_store() as store:
         visit = store.record(granted(), at=clock(), direction=Direction.IN)
         assert store.park(visit.uuid, "invalid", at=T0)
-    assert rows(db_path, "PRAGMA user_version") == [(SCHEMA_VERSION,)] == [(5,)]
+    assert rows(db_path, "PRAGMA user_version") == [(SCHEMA_VERSION,)] == [(6,)]
     assert rows(db_path, "SELECT parked_reason FROM outbox") == [("invalid",)]

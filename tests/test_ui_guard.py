@@ -188,6 +188,36 @@ def test_override_of_a_refusal_records_reason_guard_and_verdict(qtbot: QtBot, st
     qtbot.waitUntil(lambda: console.recent_list.count() == 2, timeout=3000)
 
 
+def test_a_refusal_already_let_in_cannot_be_overridden_again(qtbot: QtBot, store: Store) -> None:
+    refused = store.record(
+        scanned(BINH_ID, "Đặng Quốc Việt", Outcome.REFUSED, Reason.NOT_ON_ROSTER),
+        at=reading(NOW - timedelta(minutes=5)),
+        direction=Direction.IN,
+    )
+    console = open_console(qtbot, context(store))
+    select_row(console.recent_list, 0)
+    click(qtbot, console.recent_override)
+    console.override_reasons.setCurrentRow(0)
+    # Meanwhile the refusal was let in elsewhere (the list on screen is older than the record).
+    first = store.record_override(refused, note=OVERRIDE_REASONS[1], guard="guard", at=reading(NOW))
+    with qtbot.waitSignal(console.refreshed, timeout=3000):
+        click(qtbot, console.override_confirm)
+
+    assert console.page is console.recent_page
+    assert "already let in by the guard" in console.message.text()
+    assert [v.uuid for v in store.visits()] == [first.uuid, refused.uuid]  # nothing more was recorded
+    assert store.override_of(refused.uuid) == first
+
+    # The refusal is shown as let in, and the override button stays off for it.
+    texts = shown_texts(console.recent_list)
+    assert "let in by the guard" in texts[1]
+    assert "let in by the guard" not in texts[0]
+    select_row(console.recent_list, 1)
+    assert not console.recent_override.isEnabled()
+    click(qtbot, console.recent_override)
+    assert console.page is console.recent_page
+
+
 def test_override_with_a_typed_reason(qtbot: QtBot, store: Store) -> None:
     store.record(
         scanned(BINH_ID, "Đặng Quốc Việt", Outcome.NEEDS_GUARD, Reason.NOT_RECORDED),

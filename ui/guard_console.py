@@ -30,7 +30,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
@@ -53,7 +53,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.errors import PayloadError
+from kiosk.errors import AlreadyOverriddenError, PayloadError
 from kiosk.export import VIETNAM_TIME
 from kiosk.guard import (
     MANUAL_ENTRY_REASONS,
@@ -63,11 +63,14 @@ from kiosk.guard import (
     InsideCount,
     console_line,
 )
-from kiosk.model import Direction, Outcome, Reason
+from kiosk.model import Direction, Outcome, Reason, Visit
 from ui import theme
 from ui.context import UiContext
 from ui.keyboard import TouchLineEdit, VietKeyboard
 from ui.texts import direction_word, reason_text
+
+if TYPE_CHECKING:
+    from kiosk.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +104,18 @@ def stock_reason_text(code: str) -> str:
         "delivery or contractor": QCoreApplication.translate("GuardReason", "delivery or contractor"),
     }
     return texts.get(code, code)
+
+
+def console_lines(store: Store, visits: list[Visit]) -> tuple[ConsoleLine, ...]:
+    """``visits`` as console lines, each refusal marked when the guard already let it in (on the worker
+    thread: one indexed read per refusal)."""
+    return tuple(
+        console_line(
+            v,
+            overridden=v.outcome is not Outcome.GRANTED and store.override_of(v.uuid) is not None,
+        )
+        for v in visits
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -652,7 +667,7 @@ class GuardConsole(QWidget):
         since = self._day_start()
 
         def work() -> Overview:  # on the worker thread
-            recent = tuple(console_line(v) for v in store.visits(limit=RECENT_LIMIT))
+            recent = console_lines(store, store.visits(limit=RECENT_LIMIT))
             return Overview(recent, store.inside_now(since))
 
         self._run(work, self._on_refreshed)
@@ -674,7 +689,7 @@ class GuardConsole(QWidget):
             return
 
         def work() -> tuple[ConsoleLine, ...]:  # on the worker thread
-            return tuple(console_line(v) for v in store.search(text, limit=SEARCH_LIMIT))
+            return console_lines(store, store.search(text, limit=SEARCH_LIMIT))
 
         self._run(work, self._on_searched)
 
@@ -812,6 +827,14 @@ class GuardConsole(QWidget):
         if isinstance(result.error, PayloadError):
             self.say(self._input_problem(result.error.reason))
             return
+        if isinstance(result.error, AlreadyOverriddenError):
+            # The list was older than the record (another override came first): nothing was recorded.
+            log.info("guard console: %s", result.error)
+            self.override_line = None
+            self.show_page(self.recent_page)
+            self.say(self.tr("This refusal was already let in by the guard."))
+            self.refresh()
+            return
         if self._failed(result, "override"):
             return
         line: ConsoleLine = result.value
@@ -858,6 +881,9 @@ class GuardConsole(QWidget):
             )
         elif line.outcome is not Outcome.GRANTED:
             detail = reason_text(line.reason)
+            if line.overridden:
+                let_in = self.tr("let in by the guard")
+                detail = f"{detail} · {let_in}"
         else:
             return first
         return f"{first}\n{detail}"

@@ -153,6 +153,7 @@ class VisitRow(BaseRow):
     note = pw.TextField(null=True)
     original_outcome = pw.TextField(null=True)
     original_reason = pw.TextField(null=True)
+    overrides = pw.TextField(null=True)
 
     class Meta:
         table_name = "visit"
@@ -291,6 +292,15 @@ def _v5_parked(db: pw.SqliteDatabase) -> None:
     sql(db, "CREATE INDEX outbox_parked ON outbox (visit_id) WHERE parked_at IS NOT NULL")
 
 
+def _v6_override_link(db: pw.SqliteDatabase) -> None:
+    """Version 6: an override names the refused visit it replaced (its UUID; NULL for every other visit). The
+    unique partial index is the guarantee that a refusal is overridden at most once, whatever process or
+    thread records the override. Overrides recorded before keep NULL: nothing tells which refusal they
+    replaced."""
+    sql(db, "ALTER TABLE visit ADD COLUMN overrides TEXT")
+    sql(db, "CREATE UNIQUE INDEX visit_overrides ON visit (overrides) WHERE overrides IS NOT NULL")
+
+
 Migration = Callable[[pw.SqliteDatabase], None]
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     _v1_tables,
@@ -298,6 +308,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     _v3_identity_key_id,
     _v4_guard_records,
     _v5_parked,
+    _v6_override_link,
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 

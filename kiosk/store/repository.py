@@ -34,7 +34,14 @@ from urllib.parse import quote
 
 import peewee as pw
 
-from kiosk.errors import CorruptDatabaseError, OutOfServiceError, PayloadError, StorageFullError, StoreError
+from kiosk.errors import (
+    AlreadyOverriddenError,
+    CorruptDatabaseError,
+    OutOfServiceError,
+    PayloadError,
+    StorageFullError,
+    StoreError,
+)
 from kiosk.fileio import fsync_directory
 from kiosk.guard import InsideCount, SearchQuery, clean_guard, clean_note, count_inside, parse_query
 from kiosk.identity import IdentityKeyring
@@ -367,7 +374,7 @@ class Store:
                 write_transaction(self._db),
             ):
                 seq = self._next_seq()
-                visit_id = VisitRow.insert(
+                insert = VisitRow.insert(
                     uuid=visit.uuid,
                     seq=seq,
                     device_id=visit.device_id,
@@ -391,7 +398,16 @@ class Store:
                     note=visit.note,
                     original_outcome=visit.original_outcome.value if visit.original_outcome else None,
                     original_reason=visit.original_reason.value if visit.original_reason else None,
-                ).execute(self._db)
+                    overrides=visit.overrides,
+                )
+                try:
+                    visit_id = insert.execute(self._db)
+                except pw.IntegrityError as exc:
+                    # The unique index ``visit_overrides`` (schema 6) is the guarantee behind the check in
+                    # ``record_override``: another thread or process overrode the same refusal in between.
+                    if visit.overrides is not None and "visit.overrides" in str(exc):
+                        raise AlreadyOverriddenError(visit.overrides) from exc
+                    raise
                 OutboxRow.insert(visit=visit_id, uploaded_at=None).execute(self._db)
         # Past this point COMMIT has returned: the visit is durable (WAL fsynced, synchronous=FULL).
         return replace(visit, seq=seq)
@@ -456,8 +472,14 @@ class Store:
         as it was. The original is read back from this record by its UUID, so what is copied is what was
         recorded.
 
+        The override names the refusal it replaced (``Visit.overrides``), and a refusal is overridden at most
+        once: a second override raises ``AlreadyOverriddenError`` and records nothing. The check reads the
+        record first; the unique index on ``visit.overrides`` (schema 6) is the guarantee when another
+        thread or process overrides the same refusal at the same moment (the same error).
+
         Raises ``ValueError`` when ``original`` was granted or is not in this record (or the guard is named
-        by a PIN), ``PayloadError`` for an empty or too long reason, and what ``record`` raises.
+        by a PIN), ``AlreadyOverriddenError`` when it was already overridden, ``PayloadError`` for an empty or
+        too long reason, and what ``record`` raises.
         """
         if original.outcome not in (Outcome.REFUSED, Outcome.NEEDS_GUARD):
             raise ValueError(f"only a refusal can be overridden, not a {original.outcome.value} visit")
@@ -466,6 +488,9 @@ class Store:
             raise ValueError(f"visit {original.uuid} is not in this record: it cannot be overridden")
         if stored.outcome not in (Outcome.REFUSED, Outcome.NEEDS_GUARD):
             raise ValueError(f"only a refusal can be overridden, not a {stored.outcome.value} visit")
+        earlier = self.override_of(stored.uuid)
+        if earlier is not None:
+            raise AlreadyOverriddenError(stored.uuid, earlier.uuid)
         visit = replace(
             stored,
             uuid=str(uuid.uuid4()),
@@ -482,6 +507,7 @@ class Store:
             note=clean_note(note),
             original_outcome=stored.outcome,
             original_reason=stored.reason,
+            overrides=stored.uuid,
         )
         return self._insert(visit)
 
@@ -579,6 +605,16 @@ class Store:
             self._check_open()
             query = _joined().where(VisitRow.uuid == visit_uuid)
             with self._translated("read a visit"):
+                rows = list(query.execute(self._db))
+        return _to_visit(rows[0]) if rows else None
+
+    def override_of(self, visit_uuid: str) -> Visit | None:
+        """The guard's override of the refused visit with this UUID (``Visit.overrides``), or None when it was
+        not overridden (or the override was purged)."""
+        with self._lock:
+            self._check_open()
+            query = _joined().where(VisitRow.overrides == visit_uuid)
+            with self._translated("read an override"):
                 rows = list(query.execute(self._db))
         return _to_visit(rows[0]) if rows else None
 
@@ -1121,4 +1157,5 @@ def _to_visit(row: OutboxRow) -> Visit:
         note=v.note,
         original_outcome=Outcome(v.original_outcome) if v.original_outcome else None,
         original_reason=Reason(v.original_reason) if v.original_reason else None,
+        overrides=v.overrides,
     )

@@ -151,6 +151,7 @@ def visit_json(visit: Visit) -> dict[str, Any]:
         "note": visit.note,
         "original_outcome": visit.original_outcome.value if visit.original_outcome else None,
         "original_reason": visit.original_reason.value if visit.original_reason else None,
+        "overrides_uuid": visit.overrides,
     }
 
 

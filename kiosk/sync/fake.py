@@ -48,8 +48,12 @@ VISIT_FIELDS: Final = frozenset(
         "note",
         "original_outcome",
         "original_reason",
+        "overrides_uuid",
     }
 )
+#: Fields added after version 1 of the protocol first shipped: left out of the content hash while null, so a
+#: visit without them hashes as it did before they existed (docs/sync-protocol.md).
+HASH_OMITS_NULL: Final = frozenset({"overrides_uuid"})
 SERVER_TIME: Final = "2026-11-29T08:00:00.000+00:00"
 
 Handle = Callable[[], HttpResponse]
@@ -86,8 +90,10 @@ def lose_reply(exc: BaseException) -> Fault:
 
 
 def content_hash(visit: Mapping[str, Any]) -> str:
-    """SHA-256 of the visit's canonical JSON (sorted keys, compact separators), as the server keeps it."""
-    text = json.dumps(visit, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """SHA-256 of the visit's canonical JSON (sorted keys, compact separators; a null field of
+    ``HASH_OMITS_NULL`` left out), as the server keeps it."""
+    doc = {k: v for k, v in visit.items() if not (k in HASH_OMITS_NULL and v is None)}
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

@@ -50,7 +50,12 @@ VISIT_FIELDS = (
     "note",
     "original_outcome",
     "original_reason",
+    "overrides_uuid",
 )
+#: Fields added after version 1 of the protocol first shipped. An older kiosk leaves them out; ``canonical``
+#: makes an absent one null, and ``content_hash`` leaves a null one out, so a visit without them (absent or
+#: null) hashes exactly as it did before they existed: an older kiosk's retry stays a duplicate.
+HASH_OMITS_NULL = frozenset({"overrides_uuid"})
 
 STORED = "stored"
 DUPLICATE = "duplicate"
@@ -65,7 +70,7 @@ def utc_iso(moment: datetime) -> str:
 
 def canonical(visit: Mapping[str, Any]) -> dict[str, Any]:
     """The protocol fields of a validated visit, as JSON values, with ``wall_time`` in UTC."""
-    doc = {name: visit[name] for name in VISIT_FIELDS}
+    doc = {name: visit.get(name) if name in HASH_OMITS_NULL else visit[name] for name in VISIT_FIELDS}
     doc["wall_time"] = utc_iso(visit["wall_time"])
     doc["warnings"] = list(visit["warnings"])
     doc["monotonic_s"] = float(visit["monotonic_s"])
@@ -73,8 +78,10 @@ def canonical(visit: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def content_hash(doc: Mapping[str, Any]) -> str:
-    """SHA-256 of the canonical JSON: sorted keys, compact separators, UTF-8."""
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """SHA-256 of the canonical JSON: sorted keys, compact separators, UTF-8; a null field of
+    ``HASH_OMITS_NULL`` left out."""
+    hashed = {k: v for k, v in doc.items() if not (k in HASH_OMITS_NULL and v is None)}
+    text = json.dumps(hashed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -118,6 +125,7 @@ def _row(doc: Mapping[str, Any], digest: str, device: Device, upload: UploadLog,
         note=doc["note"],
         original_outcome=doc["original_outcome"],
         original_reason=doc["original_reason"],
+        overrides_uuid=doc["overrides_uuid"],
         received_at=now,
         content_hash=digest,
         upload=upload,

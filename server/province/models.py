@@ -138,6 +138,9 @@ class Visit(models.Model):  # type: ignore[misc]
     note = models.CharField(max_length=400, null=True, blank=True)
     original_outcome = models.CharField(max_length=20, null=True, blank=True)
     original_reason = models.CharField(max_length=40, null=True, blank=True)
+    #: a guard override: the UUID of the refused visit it replaced (not a foreign key: the refusal may not be
+    #: uploaded yet, or be parked)
+    overrides_uuid = models.CharField(max_length=64, null=True, blank=True, db_index=True)
     received_at = models.DateTimeField()
     content_hash = models.CharField(max_length=64)
     #: the batch that stored this row: how an upload tells its own inserts from a concurrent one's

@@ -267,6 +267,10 @@
         <translation>This name cannot be recorded; please check it.</translation>
     </message>
     <message>
+        <source>This refusal was already let in by the guard.</source>
+        <translation>This refusal was already let in by the guard.</translation>
+    </message>
+    <message>
         <source>Let in: %1.</source>
         <translation>Let in: %1.</translation>
     </message>
@@ -293,6 +297,10 @@
     <message>
         <source>by %1: %2</source>
         <translation>by %1: %2</translation>
+    </message>
+    <message>
+        <source>let in by the guard</source>
+        <translation>let in by the guard</translation>
     </message>
 </context>
 <context>

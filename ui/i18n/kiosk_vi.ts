@@ -266,6 +266,10 @@
         <translation>Không ghi nhận được tên này; vui lòng kiểm tra lại.</translation>
     </message>
     <message>
+        <source>This refusal was already let in by the guard.</source>
+        <translation>Lượt bị từ chối này đã được bảo vệ cho vào.</translation>
+    </message>
+    <message>
         <source>Let in: %1.</source>
         <translation>Đã cho vào: %1.</translation>
     </message>
@@ -292,6 +296,10 @@
     <message>
         <source>by %1: %2</source>
         <translation>%1 ghi: %2</translation>
+    </message>
+    <message>
+        <source>let in by the guard</source>
+        <translation>bảo vệ đã cho vào</translation>
     </message>
 </context>
 <context>
