@@ -77,6 +77,23 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--address", default="")
     add.add_argument("--district", default="")
     location.add_parser("list", help="list locations")
+    change = location.add_parser(
+        "set",
+        help="change a location's details and the configuration its kiosks pull (policy, lists, roster)",
+    )
+    change.add_argument("code")
+    change.add_argument("--name")
+    change.add_argument("--address")
+    change.add_argument("--district")
+    change.add_argument("--policy", choices=["log", "health", "allowlist"], help="the access policy")
+    change.add_argument("--repeat-window", type=int, metavar="SECONDS", help="0-3600")
+    change.add_argument("--retention-days", type=int, metavar="DAYS", help="1-3650")
+    for name, what in (
+        ("trust-list", "DCC trust list JSON"),
+        ("deny-list", "deny list JSON ('kiosk identity hash-list')"),
+        ("roster", "staff roster JSON (kiosk roster format)"),
+    ):
+        change.add_argument(f"--{name}", metavar="FILE|none", help=f"{what}; 'none' removes it")
 
     device = commands.add_parser("device", help="the register of kiosks").add_subparsers(
         dest="action", required=True, metavar="ACTION", parser_class=_Parser
@@ -177,6 +194,23 @@ def _location(args: argparse.Namespace) -> int:
     if args.action == "add":
         loc = register.add_location(args.code, args.name, address=args.address, district=args.district)
         print(f"location {loc.code} added: {loc.name}")
+        return 0
+    if args.action == "set":
+        given = {
+            "name": args.name,
+            "address": args.address,
+            "district": args.district,
+            "policy_mode": args.policy,
+            "repeat_window_s": args.repeat_window,
+            "retention_days": args.retention_days,
+        }
+        files = {"trust_list": args.trust_list, "deny_list": args.deny_list, "roster": args.roster}
+        documents = {key: None if value == "none" else Path(value) for key, value in files.items() if value}
+        fields = {key: value for key, value in given.items() if value is not None}
+        if not fields and not documents:
+            raise RegisterError("nothing to change: give at least one option (see --help)")
+        loc = register.update_location(args.code, fields=fields, documents=documents)
+        print(f"location {loc.code} changed (configuration version {loc.config_version}); its kiosks pull it")
         return 0
     rows = Location.objects.annotate(n_devices=Count("devices", distinct=True)).order_by("code")
     for loc in rows:

@@ -211,3 +211,74 @@ def test_createsuperuser_passes_its_options_to_django(
     )
     assert status == 0
     assert User.objects.get(username="admin").is_superuser
+
+
+def test_location_set_changes_what_its_kiosks_pull(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from kiosk.identity import DEMO_KEYRING, hash_list_document
+    from server.province.configdoc import config_document
+    from server.province.models import Location
+
+    run(capsys, "location", "add", "HUE-0001", "--name", "Sở Y tế")
+    before = config_document(Location.objects.get(code="HUE-0001"))
+    deny = tmp_path / "deny.json"
+    deny.write_text(
+        json.dumps(hash_list_document(["id:046090001234"], DEMO_KEYRING.current)), encoding="utf-8"
+    )
+    status, out, err = run(
+        capsys,
+        "location",
+        "set",
+        "HUE-0001",
+        "--policy",
+        "health",
+        "--repeat-window",
+        "60",
+        "--retention-days",
+        "14",
+        "--address",
+        "10 Lê Lợi",
+        "--deny-list",
+        str(deny),
+    )
+    assert status == 0, err
+    assert "configuration version 2" in out
+    after = config_document(Location.objects.get(code="HUE-0001"))
+    assert after["etag"] != before["etag"]
+    assert after["policy"] == {"mode": "health", "repeat_window_s": 60} and after["retention"] == {"days": 14}
+    assert after["location"]["address"] == "10 Lê Lợi"
+    assert after["deny_list"]["key_id"] == DEMO_KEYRING.current.key_id
+    assert run(capsys, "location", "set", "HUE-0001", "--deny-list", "none")[0] == 0
+    assert config_document(Location.objects.get(code="HUE-0001"))["deny_list"] is None
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--policy", "health"), "no location"),
+        ((), "nothing to change"),
+        (("--repeat-window", "9999"), "0 to 3600"),
+        (("--retention-days", "0"), "1 to 3650"),
+        (("--deny-list", "BAD"), "hashes"),
+        (("--trust-list", "BAD"), "trust-list"),
+        (("--roster", "BAD"), "roster"),
+        (("--deny-list", "MISSING"), "cannot be read"),
+    ],
+)
+def test_location_set_refuses_bad_input_and_changes_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: tuple[str, ...], expected: str
+) -> None:
+    from server.province.models import Location
+
+    run(capsys, "location", "add", "HUE-0001", "--name", "Sở Y tế")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"key_id": "k", "hashes": ["not-a-hash"]}', encoding="utf-8")
+    args = tuple(
+        str(bad) if a == "BAD" else str(tmp_path / "missing.json") if a == "MISSING" else a for a in args
+    )
+    code = "NOWHERE" if expected == "no location" else "HUE-0001"
+    status, _, err = run(capsys, "location", "set", code, *args)
+    assert status == 2 and expected in err, err
+    location = Location.objects.get(code="HUE-0001")
+    assert (location.config_version, location.deny_list, location.policy_mode) == (1, None, "log")

@@ -425,3 +425,44 @@ def test_a_new_server_address_saved_on_the_admin_screen_applies_without_a_restar
             assert worker.running, worker.output()
             assert worker.terminate() == 0, worker.output()
         kiosk.assert_all_on_server(prov.db())
+
+
+def test_a_configuration_set_on_the_server_reaches_the_kiosk_and_stays_when_offline(tmp_path: Path) -> None:
+    """``kiosk-server location set`` → ``kiosk sync --once`` pulls it (ETag), applies it atomically, and the
+    kiosk's own config reads it; with the server gone the last applied configuration stays."""
+    from kiosk.identity import DEMO_KEYRING, hash_list_document
+    from kiosk.sync.state import read_server_config
+
+    kiosk = Kiosk(tmp_path / "kiosk")  # each ``--once`` is a new process: it asks for the configuration
+    deny = tmp_path / "deny.json"
+    deny.write_text(
+        json.dumps(hash_list_document(["id:046090001234"], DEMO_KEYRING.current)), encoding="utf-8"
+    )
+    with province(tmp_path) as prov:
+        kiosk.enrol(prov)
+        prov.cli(
+            "location",
+            "set",
+            LOCATION,
+            "--policy",
+            "health",
+            "--retention-days",
+            "14",
+            "--deny-list",
+            str(deny),
+        )
+        done = kiosk.sync_once()
+        assert done.returncode == 0, done.stderr
+        assert "new configuration applied" in done.stdout
+        pulled = read_server_config(kiosk.state_dir)
+        assert pulled is not None and pulled.deny_list is not None
+        assert pulled.settings["policy"]["mode"] == "health" and pulled.settings["retention"]["days"] == 14
+        assert (
+            json.loads(pulled.deny_list.read_text(encoding="utf-8"))["hashes"]
+            == json.loads(deny.read_text(encoding="utf-8"))["hashes"]
+        )
+        again = kiosk.sync_once()  # unchanged: 304, nothing rewritten
+        assert again.returncode == 0 and "new configuration applied" not in again.stdout
+    offline = kiosk.sync_once()  # the server is gone
+    assert offline.returncode != 0
+    assert read_server_config(kiosk.state_dir) == pulled

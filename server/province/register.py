@@ -6,11 +6,18 @@ Every function takes the time it acts at (``now``); only the API and the CLI rea
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from kiosk.errors import KioskError
+from kiosk.model import PolicyMode
+from kiosk.payloads.trust import TrustList
+from kiosk.roster import Roster
 from server.errors import EnrolmentError, RegisterError
 from server.province.models import Device, EnrolmentCode, Location
 from server.province.secret import enrolment_code_hash, new_enrolment_code, new_token, sha256_hex
@@ -117,3 +124,73 @@ def enrol(code: str, *, now: datetime) -> tuple[Device, str]:
             },
         )
     return device, token
+
+
+#: What ``update_location`` may change; documents are given as files and checked as the kiosk will read them.
+LOCATION_FIELDS = ("name", "address", "district", "policy_mode", "repeat_window_s", "retention_days")
+_HASH = re.compile(r"[0-9a-f]{64}")
+MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+
+
+def update_location(
+    code: str,
+    *,
+    fields: dict[str, object],
+    documents: dict[str, Path | None],
+) -> Location:
+    """Change a location's details and the configuration its kiosks pull (their ETag changes with it).
+
+    ``documents`` maps ``trust_list`` / ``deny_list`` / ``roster`` to a JSON file to use, or None to remove it.
+    Each file is checked the way the kiosk reads it (``RegisterError`` naming the file otherwise); nothing is
+    changed unless everything passes."""
+    location = find_location(code)
+    for key, value in fields.items():
+        if key not in LOCATION_FIELDS:
+            raise RegisterError(f"{key} cannot be set on a location")
+        if key == "name" and not str(value).strip():
+            raise RegisterError("a location needs a name")
+        if key == "policy_mode" and value not in {m.value for m in PolicyMode}:
+            raise RegisterError(f"policy {value!r}: one of {', '.join(m.value for m in PolicyMode)}")
+        if key == "repeat_window_s" and not (isinstance(value, int) and 0 <= value <= 3600):
+            raise RegisterError("the repeat window is 0 to 3600 seconds")
+        if key == "retention_days" and not (isinstance(value, int) and 1 <= value <= 3650):
+            raise RegisterError("retention is 1 to 3650 days")
+    loaded = {key: (None if path is None else _document(key, path)) for key, path in documents.items()}
+    with transaction.atomic():
+        location = Location.objects.select_for_update().get(pk=location.pk)
+        assert isinstance(location, Location)
+        for key, value in fields.items():
+            setattr(location, key, value.strip() if isinstance(value, str) else value)
+        for key, document in loaded.items():
+            setattr(location, key, document)
+        location.config_version += 1
+        location.save()
+    return location
+
+
+def _document(key: str, path: Path) -> Any:
+    """A trust list, deny list or roster file, checked as the kiosk will read it."""
+    try:
+        if path.stat().st_size > MAX_DOCUMENT_BYTES:
+            raise RegisterError(f"{path} is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB")
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise RegisterError(f"--{key.replace('_', '-')} {path}: cannot be read as JSON ({exc})") from exc
+    try:
+        if key == "trust_list":
+            TrustList.from_json_file(path)
+        elif key == "roster":
+            Roster.load(path)
+        elif not (
+            isinstance(document, dict)
+            and isinstance(document.get("key_id"), str)
+            and isinstance(document.get("hashes"), list)
+            and all(isinstance(h, str) and _HASH.fullmatch(h) for h in document["hashes"])
+        ):
+            raise RegisterError(
+                f'--deny-list {path}: expected {{"key_id": ..., "hashes": [64 hex digits, ...]}} '
+                "(made with 'kiosk identity hash-list')"
+            )
+    except KioskError as exc:
+        raise RegisterError(f"--{key.replace('_', '-')} {path}: {exc}") from exc
+    return document
