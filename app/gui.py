@@ -135,7 +135,6 @@ def run_gui(args: argparse.Namespace) -> int:
             on_hint=bridge.publish_hint,
         )
         config, loop = parts.config, parts.loop
-        bridge.direction = parts.pipeline.direction
         notifier = stack.enter_context(SystemdNotifier.from_environ(os.environ))
         stack.enter_context(loop)
         loop.start()

@@ -37,6 +37,8 @@ class Verdict:
     #: why it was not recorded (``repeat``, ``not_recorded``, ``out_of_service``), None when recorded
     not_recorded: Reason | None = None
     symbol: Symbol | None = None
+    #: the way the gate counted this code (the pipeline's direction when it was handled)
+    direction: Direction = Direction.IN
 
     @property
     def outcome(self) -> Outcome:
@@ -136,6 +138,7 @@ class ScanPipeline:
     def handle_payload(
         self, payload: bytes | str, at: ClockReading, *, symbol: Symbol | None = None
     ) -> Verdict:
+        direction = self.direction  # read once: the guard may switch it while this code is handled
         try:
             credential = parse(payload, now=at.wall, trust=self._trust)
         except PayloadError as exc:
@@ -143,26 +146,26 @@ class ScanPipeline:
         else:
             decision = decide(credential, self._state(), at, self._policy)
         if decision.repeat:
-            return Verdict(decision, None, Reason.REPEAT, symbol)
+            return Verdict(decision, None, Reason.REPEAT, symbol, direction)
         if self._failed is not None:
-            return Verdict(decision, None, Reason.NOT_RECORDED, symbol)
+            return Verdict(decision, None, Reason.NOT_RECORDED, symbol, direction)
         try:
-            visit = self._store.record(decision, at=at, direction=self.direction)
+            visit = self._store.record(decision, at=at, direction=direction)
         except OutOfServiceError:
             log.error("out of service: free disk space is below the floor; visit not recorded")
-            return Verdict(decision, None, Reason.OUT_OF_SERVICE, symbol)
+            return Verdict(decision, None, Reason.OUT_OF_SERVICE, symbol, direction)
         except StorageFullError:
             log.error("disk full: visit not recorded (stored visits are intact)")
-            return Verdict(decision, None, Reason.NOT_RECORDED, symbol)
+            return Verdict(decision, None, Reason.NOT_RECORDED, symbol, direction)
         except StoreError as exc:
             # One line, once: the database will not come back by itself, and a log line (or a traceback)
             # per visitor would bury the reason.
             self._failed = exc
             log.error("the visit database failed, recording stopped: %s", exc)
-            return Verdict(decision, None, Reason.NOT_RECORDED, symbol)
+            return Verdict(decision, None, Reason.NOT_RECORDED, symbol, direction)
         if decision.identity_hash is not None:
             self._last_seen[decision.identity_hash] = at.monotonic_s
-        return Verdict(decision, visit, None, symbol)
+        return Verdict(decision, visit, None, symbol, direction)
 
     def _state(self) -> LocalState:
         return LocalState(

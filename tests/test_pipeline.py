@@ -394,3 +394,31 @@ def test_a_failed_database_stops_recording_with_one_log_line(
     assert not caplog.records[0].exc_info
     sql(store._db, "PRAGMA query_only = 0")
     assert len(store.visits()) == 1  # nothing was written after the failure
+
+
+def test_each_verdict_carries_the_direction_it_was_counted_in(
+    store: Store, decoder: Decoder, clock: FakeClock
+) -> None:
+    """The guard switches a two-way gate to RA: the next verdict (and its record) says so, not the screen's guess."""
+    pipeline = make_pipeline(store, decoder)
+    first = pipeline.handle_payload(AN, clock.now())
+    pipeline.direction = Direction.OUT
+    second = pipeline.handle_payload(BINH, clock.now())
+    repeat = pipeline.handle_payload(BINH, clock.now())
+    assert (first.direction, second.direction, repeat.direction) == (
+        Direction.IN,
+        Direction.OUT,
+        Direction.OUT,
+    )
+    assert second.visit is not None and second.visit.direction is Direction.OUT
+
+
+def test_a_new_configuration_applies_from_the_next_code(
+    store: Store, decoder: Decoder, clock: FakeClock
+) -> None:
+    pipeline = make_pipeline(store, decoder)
+    assert pipeline.handle_payload(AN, clock.now()).outcome is Outcome.GRANTED
+    deny = demo_deny_list(KEYRING.current)
+    pipeline.update(policy=POLICY, trust=None, deny=deny, roster=IdentitySet())
+    refused = pipeline.handle_payload(DENIED, clock.now())
+    assert (refused.outcome, refused.reason) == (Outcome.REFUSED, Reason.DENY_LIST)

@@ -37,7 +37,7 @@ from PySide6.QtGui import QImage
 
 from kiosk.device import CameraStatus, FrameSource
 from kiosk.hints import Hint
-from kiosk.model import Direction, Gray
+from kiosk.model import Gray
 from kiosk.scanloop import LoopVerdict
 from ui.viewmodel import CameraView, VerdictView, verdict_view
 
@@ -62,9 +62,8 @@ class ScanBridge(QObject):
     online_changed = Signal(bool)  # the sync worker's last word: online (True) or not
     frame_ready = Signal(QImage)
 
-    def __init__(self, direction: Direction = Direction.IN, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.direction = Direction.IN if direction is Direction.BOTH else direction
         self._listeners: list[Callable[[LoopVerdict], None]] = []
 
     def add_verdict_listener(self, listener: Callable[[LoopVerdict], None]) -> None:
@@ -80,7 +79,7 @@ class ScanBridge(QObject):
                 listener(published)
             except Exception:
                 log.exception("a verdict listener failed")
-        self.decided.emit(verdict_view(published, self.direction))
+        self.decided.emit(verdict_view(published))
 
     def publish_hint(self, hint: Hint) -> None:
         """``ScanLoop(on_hint=...)``. Called on the scan-loop thread."""

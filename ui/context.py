@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from kiosk.clock import Clock
 from kiosk.config import Config
 from kiosk.device import FrameSource, GateOutputs
+from kiosk.model import Direction
 
 if TYPE_CHECKING:
     from kiosk.identity import IdentityKeyring
@@ -68,3 +69,12 @@ class UiContext:
     screenshot_dir: Path | None = None
     #: a window of this size instead of full screen (offscreen runs, development)
     window_size: tuple[int, int] | None = None
+
+
+def gate_direction(context: UiContext) -> Direction:
+    """The way the gate counts now: the pipeline's (the guard may switch a gate configured both ways), or the
+    configured one (IN for a gate both ways) where there is no pipeline (screenshots, tests)."""
+    if context.pipeline is not None:
+        return context.pipeline.direction
+    configured = context.config.device.direction
+    return Direction.IN if configured is Direction.BOTH else configured

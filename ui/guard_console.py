@@ -15,7 +15,7 @@ visits themselves (with the full number) stay on the worker thread.
 Database work runs on this screen's own thread pool (one thread, so jobs run in order); results come back
 to the GUI thread by a queued signal (STYLE 16). The store is thread-safe (one connection under a lock).
 
-The VÀO / RA switch sets ``pipeline.direction`` (and the bridge's, which labels verdicts) — only when the
+The VÀO / RA switch sets ``pipeline.direction`` (each verdict carries the direction it was counted in) — only when the
 device is configured ``direction = "both"``; otherwise it is shown disabled. ``direction_changed`` tells
 the main window, so the scan screen can say the new direction.
 
@@ -65,7 +65,7 @@ from kiosk.guard import (
 )
 from kiosk.model import Direction, Outcome, Reason, Visit
 from ui import theme
-from ui.context import UiContext
+from ui.context import UiContext, gate_direction
 from ui.keyboard import TouchLineEdit, VietKeyboard
 from ui.texts import direction_word, reason_text
 
@@ -171,6 +171,7 @@ class GuardConsole(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.context = context
         self.role = role
+        self._direction = gate_direction(context)  # the switch's own state where there is no pipeline
         self.inside = InsideCount(0, 0)
         self.override_line: ConsoleLine | None = None
         self._jobs: dict[int, Callable[[JobResult], None]] = {}
@@ -596,7 +597,7 @@ class GuardConsole(QWidget):
     @property
     def direction(self) -> Direction:
         pipeline = self.context.pipeline
-        return pipeline.direction if pipeline is not None else self.context.bridge.direction
+        return pipeline.direction if pipeline is not None else self._direction
 
     @property
     def can_switch_direction(self) -> bool:
@@ -607,9 +608,10 @@ class GuardConsole(QWidget):
         if self.can_switch_direction and direction is not self.direction:
             assert direction in (Direction.IN, Direction.OUT)
             if self.context.pipeline is not None:
-                # One attribute the scan thread reads per scan: the next scan takes the new direction.
+                # One attribute the scan thread reads per scan: the next scan takes the new direction (and
+                # its verdict carries it to the screens).
                 self.context.pipeline.direction = direction
-            self.context.bridge.direction = direction
+            self._direction = direction
             log.info("guard switched the gate's direction to %s", direction.value)
             self.direction_changed.emit(direction)
         self._show_direction()

@@ -31,7 +31,7 @@ from kiosk.device import CameraState
 from kiosk.hints import Hint
 from kiosk.model import Direction
 from ui import theme
-from ui.context import UiContext
+from ui.context import UiContext, gate_direction
 from ui.language import LanguageSwitcher
 from ui.pin_pad import ADMIN, GUARD, PinPad, VaultChecker
 from ui.result_screen import ResultScreen
@@ -130,7 +130,7 @@ class MainWindow(QWidget):
         self.role_screen: QWidget | None = None
 
         config = context.config
-        place = PlaceView(config.location.name, config.location.code, context.bridge.direction)
+        place = PlaceView(config.location.name, config.location.code, gate_direction(context))
         self.stack = QStackedWidget(self)
         self.scan = ScanScreen(place)
         self.result = ResultScreen()

@@ -67,7 +67,7 @@ def write_screenshots(
         "046090000321|191234567|Nguyễn Văn An|15031990|Nam|12 Lê Lợi, Huế|20042021".encode(), "paper"
     )
     switcher = LanguageSwitcher(app)
-    bridge = ScanBridge(Direction.IN)
+    bridge = ScanBridge()
     scratch = tempfile.TemporaryDirectory(prefix="kiosk-shots-")
     store = _seeded_store(Path(scratch.name) / "shots.db")
     context = UiContext(

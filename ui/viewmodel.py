@@ -37,7 +37,7 @@ class VerdictView:
         return " · ".join(p for p in (self.name, self.id_tail) if p)
 
 
-def verdict_view(published: LoopVerdict, direction: Direction) -> VerdictView:
+def verdict_view(published: LoopVerdict) -> VerdictView:
     """The view of a published verdict. Called on the scan worker thread."""
     verdict = published.verdict
     subject = verdict.decision.credential.masked_subject() if verdict.decision.credential else {}
@@ -45,7 +45,7 @@ def verdict_view(published: LoopVerdict, direction: Direction) -> VerdictView:
         outcome=verdict.outcome,
         reason=verdict.reason,
         kind=verdict.decision.kind,
-        direction=direction,
+        direction=verdict.direction,
         name=subject.get("name", ""),
         id_tail=subject.get("id", ""),
         recorded=verdict.visit is not None,
