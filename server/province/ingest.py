@@ -23,7 +23,7 @@ from typing import Any
 from django.db import transaction
 
 from server.errors import WrongDeviceError
-from server.province.models import Device, UploadLog, Visit, VisitConflict
+from server.province.models import Device, ForwardItem, UploadLog, Visit, VisitConflict
 
 #: The protocol's visit fields, in the order docs/sync-protocol.md lists them: what the content hash covers.
 VISIT_FIELDS = (
@@ -100,6 +100,7 @@ class BatchResult:
 
 
 def _row(doc: Mapping[str, Any], digest: str, device: Device, upload: UploadLog, now: datetime) -> Visit:
+    wall = datetime.fromisoformat(doc["wall_time"])
     return Visit(
         uuid=doc["uuid"],
         device=device,
@@ -114,7 +115,7 @@ def _row(doc: Mapping[str, Any], digest: str, device: Device, upload: UploadLog,
         direction=doc["direction"],
         outcome=doc["outcome"],
         reason=doc["reason"],
-        wall_time=datetime.fromisoformat(doc["wall_time"]),
+        wall_time=wall,
         clock_synchronised=doc["clock_synchronised"],
         boot_id=doc["boot_id"],
         monotonic_s=doc["monotonic_s"],
@@ -127,6 +128,8 @@ def _row(doc: Mapping[str, Any], digest: str, device: Device, upload: UploadLog,
         original_reason=doc["original_reason"],
         overrides_uuid=doc["overrides_uuid"],
         received_at=now,
+        # The province's time of the visit: the device's clock only when it was synchronised.
+        event_time=wall if doc["clock_synchronised"] else now,
         content_hash=digest,
         upload=upload,
     )
@@ -182,6 +185,14 @@ def store_batch(device: Device, visits: Sequence[Mapping[str, Any]], *, now: dat
         conflicts.sort(key=lambda row: (row.uuid, row.content_hash))  # in index order, as above
         VisitConflict.objects.bulk_create(conflicts, ignore_conflicts=True)
 
+        # The national forwarder's outbox, in the same transaction: every stored visit is forwarded once.
+        ForwardItem.objects.bulk_create(
+            [
+                ForwardItem(visit_id=pk, queued_at=now)
+                for pk in Visit.objects.filter(upload=upload).values_list("pk", flat=True)
+            ],
+            ignore_conflicts=True,
+        )
         upload.stored = sum(r.status == STORED for r in results)
         upload.duplicates = sum(r.status == DUPLICATE for r in results)
         upload.conflicts = len(conflicts)

@@ -20,8 +20,12 @@ class District(models.Model):  # type: ignore[misc]
 
 
 class Office(models.Model):  # type: ignore[misc]
+    """A public body or business with one or more gated locations; its staff roster is pushed to its kiosks."""
+
     name = models.CharField(max_length=200)
     district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="offices")
+    #: the staff roster (kiosk/roster.py format: names, keyed identity hashes, masked IDs); None: none yet
+    roster = models.JSONField(null=True, blank=True)
 
     def __str__(self) -> str:
         return str(self.name)
@@ -44,6 +48,16 @@ class Location(models.Model):  # type: ignore[misc]
     roster = models.JSONField(null=True, blank=True)
     #: counts changes an operator made; the kiosk follows the ETag, which is a hash of the document itself
     config_version = models.PositiveIntegerField(default=1)
+    #: the register's district and office (``district`` above is the text the kiosk shows)
+    district_unit = models.ForeignKey(
+        District, on_delete=models.SET_NULL, null=True, blank=True, related_name="locations"
+    )
+    office = models.ForeignKey(
+        Office, on_delete=models.SET_NULL, null=True, blank=True, related_name="locations"
+    )
+    #: when the premises are open (``{"days": [0..6], "open": "07:30", "close": "17:00"}``, Monday = 0);
+    #: None: the province's default office hours
+    office_hours = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ("code",)
@@ -142,6 +156,9 @@ class Visit(models.Model):  # type: ignore[misc]
     #: uploaded yet, or be parked)
     overrides_uuid = models.CharField(max_length=64, null=True, blank=True, db_index=True)
     received_at = models.DateTimeField()
+    #: when the visit happened as the province counts it: the device's wall time when its clock was
+    #: synchronised, else the server's receive time (tracing and the dashboard use this)
+    event_time = models.DateTimeField(null=True, blank=True)
     content_hash = models.CharField(max_length=64)
     #: the batch that stored this row: how an upload tells its own inserts from a concurrent one's
     upload = models.ForeignKey(UploadLog, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
@@ -149,6 +166,8 @@ class Visit(models.Model):  # type: ignore[misc]
     class Meta:
         indexes = (
             models.Index(fields=["location", "wall_time"]),
+            models.Index(fields=["location", "event_time"]),
+            models.Index(fields=["event_time"]),
             models.Index(fields=["identity_hash"]),
             models.Index(fields=["device", "seq"]),
         )
@@ -168,3 +187,125 @@ class VisitConflict(models.Model):  # type: ignore[misc]
 
     class Meta:
         constraints = (models.UniqueConstraint(fields=["uuid", "content_hash"], name="visit_conflict_once"),)
+
+
+# -- the province's side: accounts, audit, signs of violation, citizen reports, forwarding, deletion ----------
+
+
+class Account(models.Model):  # type: ignore[misc]
+    """What a login may see: the whole province, one district, or one office."""
+
+    class Role(models.TextChoices):  # type: ignore[misc]
+        PROVINCE = "province"
+        DISTRICT = "district"
+        OFFICE = "office"
+
+    user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="account")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    district = models.ForeignKey(District, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    #: may see full ID numbers and names (tracing officers); everyone else sees them masked
+    full_identities = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role})"
+
+
+class AuditEntry(models.Model):  # type: ignore[misc]
+    """Who did what when: every export, tracing query, deletion and flag handled."""
+
+    at = models.DateTimeField(db_index=True)
+    user = models.ForeignKey("auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    username = models.CharField(max_length=150, blank=True, default="")
+    action = models.CharField(max_length=40, db_index=True)
+    detail = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ("-at",)
+
+
+class RuleSettings(models.Model):  # type: ignore[misc]
+    """The thresholds of the signs-of-violation rules (one row; defaults in ``server.province.rules``)."""
+
+    thresholds = models.JSONField(default=dict)
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+
+class ViolationFlag(models.Model):  # type: ignore[misc]
+    """A sign of violation at a location on a day, with its evidence, until someone marks it handled."""
+
+    rule = models.CharField(max_length=40)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="flags")
+    day = models.DateField()
+    evidence = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        "auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    handled_note = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=["rule", "location", "day"], name="flag_once_a_day"),)
+        indexes = (models.Index(fields=["day", "rule"]), models.Index(fields=["location", "day"]))
+
+
+class CitizenReport(models.Model):  # type: ignore[misc]
+    """A citizen's report from the public page: a missing, wrong or unreadable board, a broken kiosk."""
+
+    class Problem(models.TextChoices):  # type: ignore[misc]
+        BOARD_MISSING = "board_missing"
+        BOARD_WRONG = "board_wrong"
+        BOARD_UNREADABLE = "board_unreadable"
+        KIOSK_BROKEN = "kiosk_broken"
+        OTHER = "other"
+
+    at = models.DateTimeField(db_index=True)
+    location = models.ForeignKey(
+        Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="citizen_reports"
+    )
+    location_text = models.CharField(max_length=300, blank=True, default="")
+    problem = models.CharField(max_length=30, choices=Problem.choices)
+    text = models.CharField(max_length=1000, blank=True, default="")
+    #: a keyed hash of the reporter's address, for rate limiting only (never the address itself)
+    client_hash = models.CharField(max_length=64, db_index=True)
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        "auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+
+class ForwardItem(models.Model):  # type: ignore[misc]
+    """The national forwarder's outbox: one row per visit, written in the upload's transaction."""
+
+    visit = models.OneToOneField(Visit, on_delete=models.CASCADE, related_name="forward")
+    queued_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True, default="")
+    parked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = (models.Index(fields=["sent_at", "parked_at", "id"]),)
+
+
+class ForwarderState(models.Model):  # type: ignore[misc]
+    """The forwarder's back-off, persisted across restarts (one row)."""
+
+    attempt = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True, default="")
+
+
+class DeletionRequest(models.Model):  # type: ignore[misc]
+    """One person's data deleted on a verified request; pushed to the kiosks through their configuration."""
+
+    at = models.DateTimeField()
+    requested_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="+")
+    verified_by = models.CharField(max_length=200)
+    reason = models.CharField(max_length=500)
+    identity_key_id = models.CharField(max_length=64)
+    identity_hash = models.CharField(max_length=128, db_index=True)
+    #: what was deleted on the server (visits, conflicts, forward items), as proof in the audit log
+    counts = models.JSONField(default=dict)
