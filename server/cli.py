@@ -26,6 +26,8 @@ one line on stderr and exit status 2; a database that cannot be reached is one l
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -46,6 +48,23 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {PROG} --help)\n")
+
+
+#: Commands whose module has ``add_arguments(parser, command_name)`` (no Django import at module level: it runs
+#: before ``django.setup()``) and ``run(args) -> int`` (after it; ``args.command`` names the command). Errors:
+#: ``RegisterError`` for bad input (exit 2).
+PLUGGED: dict[str, tuple[str, str]] = {
+    "account": ("server.province.accounts", "sign-in accounts: province, district, office"),
+    "district": ("server.province.units", "the register of districts"),
+    "office": ("server.province.units", "the register of offices (and their staff rosters)"),
+    "seed": (
+        "server.province.seed",
+        "fill the database with a seeded demo province (visits, planted violations)",
+    ),
+    "flags": ("server.province.rules", "evaluate the signs-of-violation rules for past days"),
+    "forward": ("server.province.forwarder", "push the province's visits to the national endpoint"),
+    "board": ("server.province.boards", "write a location's printable QR board (A4 PDF)"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,6 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
     visits.add_argument("--limit", type=int, default=20)
 
     commands.add_parser("openapi", help="print the API's OpenAPI document (JSON)")
+
+    # The province's side: each command's options and its code live in its own module (PLUGGED).
+    for name, (module, helptext) in PLUGGED.items():
+        if importlib.util.find_spec(module) is None:
+            continue  # not part of this build
+        sub = commands.add_parser(name, help=helptext)
+        importlib.import_module(module).add_arguments(sub, name)
 
     # Its own options go to Django's command untouched (see main).
     commands.add_parser(
@@ -320,6 +346,9 @@ def openapi_text() -> str:
 
 def _run(args: argparse.Namespace) -> int:
     command = args.command
+    if command in PLUGGED:
+        result: int = importlib.import_module(PLUGGED[command][0]).run(args)
+        return result
     if command == "migrate":
         _migrate()
         return 0

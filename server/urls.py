@@ -1,4 +1,5 @@
-"""Layer: server. URLs: the device API at ``/api/v1/`` and the operators' admin at ``/admin/``.
+"""Layer: server. URLs: the device API at ``/api/v1/``, the operators' admin at ``/admin/``, the province's web
+pages (``server.web.urls``) everywhere else.
 
 Outside the API Django's own pages answer; inside it every answer, even a 404 or a 500 that escaped the
 API's handlers, is the protocol's JSON error.
@@ -10,7 +11,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.urls import path
+from django.urls import include, path
 from django.views import defaults
 
 from server.api import api
@@ -19,6 +20,7 @@ from server.middleware import API_PREFIX, error_response
 urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+    path("", include("server.web.urls")),
 ]
 
 
