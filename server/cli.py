@@ -64,6 +64,8 @@ PLUGGED: dict[str, tuple[str, str]] = {
     "flags": ("server.province.rules", "evaluate the signs-of-violation rules for past days"),
     "forward": ("server.province.forwarder", "push the province's visits to the national endpoint"),
     "board": ("server.province.boards", "write a location's printable QR board (A4 PDF)"),
+    "retention": ("server.province.retention", "delete what is older than its retention period"),
+    "forget": ("server.province.retention", "delete one person's data on a verified request"),
 }
 
 
