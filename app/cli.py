@@ -8,6 +8,8 @@ Operators and our own checks script against these exact forms, so their output i
 - ``kiosk scan IMAGE...``     the whole pipeline with a one-line verdict per image
 - ``kiosk visits``            recorded visits
 - ``kiosk export --from DATE --to DATE --format csv|xlsx [-o FILE|-] [--force]``
+- ``kiosk trace --id NUMBER | --name NAME --birth-year YYYY [--from DATE --to DATE] [--margin-min 15]
+  [--format text|csv] [-o FILE] [--full]``  contact tracing offline from this kiosk's own record (masked)
 - ``kiosk demo``              the pipeline on generated codes of every kind
 - ``kiosk identity new-key|hash-list``  the province's identity keys and hash lists
 - ``kiosk run [--headless]``  the live gate with its touchscreen app, or without a screen (device layers
@@ -143,6 +145,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="file to write, or - for standard output (default visits-FROM-TO.FORMAT); never the database",
     )
     p.add_argument("--force", action="store_true", help="replace the output file if it exists")
+
+    p = sub.add_parser(
+        "trace",
+        parents=[common],
+        help="contact tracing from this kiosk's own record: a person's visits and who was there at the same time",
+    )
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--id", dest="id_number", metavar="NUMBER", help="the person's 12-digit ID number")
+    who.add_argument("--name", metavar="NAME", help="the person's full name (with --birth-year)")
+    p.add_argument("--birth-year", metavar="YYYY", help="the person's birth year (with --name)")
+    p.add_argument(
+        "--from", dest="date_from", metavar="DATE", help="first day, YYYY-MM-DD (default: 13 days ago)"
+    )
+    p.add_argument("--to", dest="date_to", metavar="DATE", help="last day, YYYY-MM-DD (default: today)")
+    p.add_argument(
+        "--margin-min",
+        type=int,
+        default=15,
+        metavar="MINUTES",
+        help="minutes either side of a visit (default 15)",
+    )
+    p.add_argument("--format", choices=["text", "csv"], default="text")
+    p.add_argument(
+        "--output", "-o", type=Path, help="file to write (default: standard output); must not exist"
+    )
+    p.add_argument("--full", action="store_true", help="show full ID numbers and names (default: masked)")
 
     p = sub.add_parser("demo", parents=[common], help="run the pipeline on generated codes of every kind")
     p.add_argument(
@@ -281,6 +309,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "scan": commands.cmd_scan,
     "visits": commands.cmd_visits,
     "export": commands.cmd_export,
+    "trace": commands.cmd_trace,
     "demo": commands.cmd_demo,
     "identity": commands.cmd_identity,
     "run": commands.cmd_run,

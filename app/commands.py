@@ -1,5 +1,5 @@
 """Layer: app (the composition root). The commands of the ``kiosk`` console script that need no device:
-``decode``, ``verify``, ``scan``, ``visits``, ``export``, ``demo``, ``identity``; and ``run`` / ``doctor``,
+``decode``, ``verify``, ``scan``, ``visits``, ``export``, ``trace``, ``demo``, ``identity``; and ``run`` / ``doctor``,
 which load the device layers only when called.
 """
 
@@ -357,6 +357,116 @@ def _write_atomically(visits: Any, output: Path, fmt: str, directory: Path, *, f
         return count
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    """Contact tracing from this kiosk's own record (``kiosk.trace``): masked unless ``--full``."""
+    import csv  # noqa: PLC0415
+    import io  # noqa: PLC0415
+    from dataclasses import replace  # noqa: PLC0415
+
+    from kiosk.export import VIETNAM_TIME, safe_cell  # noqa: PLC0415
+    from kiosk.trace import (  # noqa: PLC0415
+        COLUMNS,
+        MAX_MARGIN,
+        Period,
+        Subject,
+        from_kiosk_visit,
+        result_rows,
+        trace_visits,
+    )
+
+    if args.birth_year is not None and args.name is None:
+        raise UsageError("--birth-year goes with --name (an ID number alone is enough)")
+    subject = Subject.parse(args.id_number, args.name, args.birth_year)  # a TraceQueryError is a UsageError
+    if not 0 <= args.margin_min <= MAX_MARGIN.total_seconds() // 60:
+        raise UsageError(
+            f"--margin-min {args.margin_min}: must be 0 to {int(MAX_MARGIN.total_seconds() // 60)}"
+        )
+    margin = timedelta(minutes=args.margin_min)
+    today = datetime.now(VIETNAM_TIME).date()
+    first = _parse_day("--from", args.date_from) if args.date_from else today - timedelta(days=13)
+    last = _parse_day("--to", args.date_to) if args.date_to else today
+    period = Period(first, last)
+    config = config_from_args(args)
+    if args.output is not None:
+        config_file = args.config or Path(os.environ.get("KIOSK_CONFIG") or SYSTEM_CONFIG)
+        _check_export_target(args.output, config.store.database, config_file, force=False)
+    keyring = keyring_from_config(config)
+    with open_read_only(config) as store:
+        # The person's visits lie in the period; their contacts at most a margin outside it.
+        recorded = store.visits(since=period.start - margin, until=period.end + margin + timedelta(seconds=1))
+    here = config.location
+    visits = [
+        replace(t, location_name=here.name) if t.location == here.code else t
+        for t in (from_kiosk_visit(v) for v in recorded)
+    ]
+    result = trace_visits(subject, period, margin, visits, keyring)
+    out = io.StringIO()
+    if args.format == "csv":
+        writer = csv.writer(out)
+        writer.writerow(COLUMNS)
+        writer.writerows([safe_cell(c) for c in row] for row in result_rows(result, full=args.full))
+    else:
+        _trace_text(out, result, full=args.full)
+    if args.output is None:
+        sys.stdout.write(out.getvalue())
+        return EXIT_OK
+    try:
+        # "x": never over a file that appeared since the check; a BOM so Excel reads Vietnamese names right.
+        encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
+        with args.output.open("x", encoding=encoding, newline="") as fh:
+            fh.write(out.getvalue())
+    except FileExistsError as exc:
+        raise UsageError(f"{args.output} already exists; choose another -o") from exc
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
+    counts = result.counts()
+    print(f"wrote {args.output}: {counts['visits']} visits, {counts['contacts']} contacts")
+    return EXIT_OK
+
+
+def _trace_text(out: Any, result: Any, *, full: bool) -> None:
+    from kiosk.model import mask_id, mask_name  # noqa: PLC0415
+
+    def when(moment: datetime) -> str:
+        from kiosk.export import VIETNAM_TIME  # noqa: PLC0415
+
+        return moment.astimezone(VIETNAM_TIME).strftime("%Y-%m-%d %H:%M:%S")
+
+    def who(v: Any) -> str:
+        if full:
+            parts = [v.name or "", v.id_number or ""]
+        else:
+            parts = [mask_name(v.name) if v.name else "", mask_id(v.id_number) if v.id_number else ""]
+        return " ".join(p for p in parts if p) or "(no identity)"
+
+    def clock(v: Any) -> str:
+        return " [kiosk clock not synchronised]" if v.clock_unsynchronised else ""
+
+    subject = result.subject.full() if full else result.subject.masked()
+    minutes = int(result.margin.total_seconds() // 60)
+    print(
+        f"trace of {subject} from {result.period.first} to {result.period.last}, margin {minutes} min"
+        + ("" if full else " (identities masked; --full shows them)"),
+        file=out,
+    )
+    print(f"{len(result.visits)} visits:", file=out)
+    for v in result.visits:
+        print(
+            f"  {when(v.time)}  {v.location:<12} {v.direction.value:<4} {v.outcome.value:<11} {who(v)}{clock(v)}",
+            file=out,
+        )
+    print(f"{len(result.contacts)} contacts:", file=out)
+    for entry in result.windows:
+        w = entry.window
+        if not entry.contacts:
+            continue
+        place = f"{w.location} {w.location_name}".strip()
+        print(f"  at {place} from {when(w.start)} to {when(w.end)}:", file=out)
+        for c in entry.contacts:
+            times = ", ".join(when(v.time) + clock(v) for v in c.visits)
+            print(f"    {who(c)}: {times}", file=out)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

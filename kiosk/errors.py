@@ -5,6 +5,7 @@
     KioskError
     ├── ConfigError            invalid configuration value (names the key and the allowed values)
     ├── UsageError             bad command-line input (exit status 2)
+    │   └── TraceQueryError    a tracing question the rules refuse (``kiosk.trace``; carries a reason code)
     ├── PayloadError           a scanned payload was refused; carries a Reason and the detected Kind
     ├── TrustListError         a trust list or signer certificate file could not be read
     ├── DecodeError            an image could not be read or decoded at all

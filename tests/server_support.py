@@ -85,15 +85,23 @@ def clean_database() -> None:
     from server.province import models
 
     for model in (
+        models.AuditEntry,
+        models.DeletionRequest,
+        models.ForwardItem,
+        models.ForwarderState,
+        models.ViolationFlag,
+        models.CitizenReport,
+        models.RuleSettings,
         models.VisitConflict,
         models.Visit,
         models.UploadLog,
         models.Heartbeat,
         models.EnrolmentCode,
         models.Device,
+        models.Account,
+        models.Location,
         models.Office,
         models.District,
-        models.Location,
     ):
         model.objects.all().delete()
     User.objects.all().delete()
