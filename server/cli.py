@@ -6,6 +6,7 @@
                                                 migrate, collect the static files, serve with gunicorn
       location add CODE --name N [--address A] [--district D]
       location list
+      location set CODE [--name N] [--district-unit NAME] [--office ID] [--policy P] [--roster FILE] ...
       device add DEVICE_ID --location CODE      (optional: enrolment creates the device)
       device list
       device revoke DEVICE_ID
@@ -106,6 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     change.add_argument("--name")
     change.add_argument("--address")
     change.add_argument("--district")
+    change.add_argument(
+        "--district-unit",
+        metavar="NAME|none",
+        help="the register's district (who may see it); 'none' clears it",
+    )
+    change.add_argument(
+        "--office", metavar="ID|none", help="the office it belongs to (its staff roster); 'none' clears it"
+    )
     change.add_argument("--policy", choices=["log", "health", "allowlist"], help="the access policy")
     change.add_argument("--repeat-window", type=int, metavar="SECONDS", help="0-3600")
     change.add_argument("--retention-days", type=int, metavar="DAYS", help="1-3650")
@@ -231,6 +240,8 @@ def _location(args: argparse.Namespace) -> int:
             "policy_mode": args.policy,
             "repeat_window_s": args.repeat_window,
             "retention_days": args.retention_days,
+            "district_unit": args.district_unit,
+            "office": args.office,
         }
         files = {"trust_list": args.trust_list, "deny_list": args.deny_list, "roster": args.roster}
         documents = {key: None if value == "none" else Path(value) for key, value in files.items() if value}

@@ -145,6 +145,11 @@ class RetentionOut(Schema):
     days: int
 
 
+class ForgetOut(Schema):
+    key_id: str
+    hash: str
+
+
 class ConfigOut(Schema):
     etag: str = Field(description="the same quoted tag as the ETag header")
     location: LocationOut
@@ -153,3 +158,7 @@ class ConfigOut(Schema):
     trust_list: dict[str, Any] | None
     deny_list: dict[str, Any] | None
     roster: dict[str, Any] | None
+    forget: list[ForgetOut] = Field(
+        default_factory=list,
+        description="identity hashes of people deleted on a verified request: the kiosk deletes their visits",
+    )

@@ -9,6 +9,25 @@
 ``KIOSK_SERVER_LOG_LEVEL``     INFO unless set
 ``KIOSK_SERVER_MAX_VISITS``    fewer than 500 visits per upload (tests: the kiosk's 413 split; server.middleware)
 ``KIOSK_SERVER_TEST_DIE_AFTER_COMMIT``  crash tests only, never in production: see ``server.api``
+
+The national forwarder (``kiosk-server forward``, ``server.province.forwarder``):
+
+``KIOSK_SERVER_FORWARD_URL``         the national endpoint: ``https://…`` (``http://`` only to a loopback address)
+``KIOSK_SERVER_FORWARD_TOKEN_FILE``  a file holding its bearer token (never logged)
+``KIOSK_SERVER_FORWARD_CA_FILE``     the CA certificate(s) its TLS is verified against (default: the system's)
+``KIOSK_SERVER_FORWARD_MAPPING``     a JSON file ``{"<national field>": "<our field>"}`` (default: the mapping in
+                                     ``server.province.forwarder.DEFAULT_MAPPING``)
+``KIOSK_SERVER_FORWARD_BATCH``       records per request (default 200; a 413 halves it)
+``KIOSK_SERVER_FORWARD_CONNECT_TIMEOUT_S`` / ``…_READ_TIMEOUT_S``  per request (default 5 / 30)
+``KIOSK_SERVER_FORWARD_BACKOFF_BASE_S`` / ``…_BACKOFF_CAP_S``      back-off with full jitter (default 1 / 300)
+``KIOSK_SERVER_FORWARD_IDLE_S``      how often an idle forwarder looks at its outbox again (default 10)
+
+Retention and deletion (``kiosk-server retention apply``, ``kiosk-server forget``; ``server.province.retention``):
+
+``KIOSK_SERVER_RETENTION``           JSON ``{"<kind>": <days>}`` over the defaults (visits 30, conflicts 90,
+                                     heartbeats 30, upload_logs 90, citizen_reports 365, audit_entries 730)
+``KIOSK_SERVER_IDENTITY_KEY_FILE``   the province's identity keyring (``kiosk.identity``) that ``forget`` hashes an
+                                     ID number with, under every key; without it the public demo keyring
 """
 
 from __future__ import annotations
@@ -132,6 +151,11 @@ LANGUAGES = [("vi", "Tiếng Việt"), ("en", "English")]
 USE_I18N = True
 USE_TZ = True
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Argon2 (argon2-cffi, a dependency) for new passwords; PBKDF2 still verifies older hashes and is upgraded.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"

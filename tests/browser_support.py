@@ -31,7 +31,9 @@ def chromium_or_skip() -> Path:
         found = shutil.which(name)
         if found:
             return Path(found)
-    pytest.skip("browser test: Debian's chromium is not installed (apt-get install chromium; make test does it as root)")
+    pytest.skip(
+        "browser test: Debian's chromium is not installed (apt-get install chromium; make test does it as root)"
+    )
 
 
 def launch(playwright: Any) -> Any:

@@ -279,6 +279,8 @@ def test_configuration_is_pulled_then_304_keeps_it(rig: Rig) -> None:
     assert applied is not None and applied.etag == rig.server.etag
     assert applied.settings["location"]["name"] == "UBND phường Vĩnh Ninh"
     assert applied.deny_list is not None and applied.deny_list.is_file()
+    # The worker's saved state names the applied configuration too (in memory and on disk).
+    assert rig.worker.saved_state.config_etag == rig.server.etag == rig.state.load().config_etag
 
     rig.clock.advance(rig.config.sync.config_poll_s + 1)
     report = rig.worker.run_once()

@@ -77,6 +77,8 @@ _SIDE_FILES: Final = ("-wal", "-shm")
 _SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 CCCD_DIGITS: Final = 12
 _UPDATE_SOFTWARE: Final = "update the kiosk software (see docs/install.md) and start it again"
+#: The mark ``Store.forget`` puts on an outbox row in the transaction that deletes it (never committed).
+FORGOTTEN: Final = "forgotten"
 
 
 def default_disk_free(directory: Path) -> int:
@@ -569,6 +571,47 @@ class Store:
                     # Fold the WAL (which holds the deleted rows' old pages) back into the main file and
                     # truncate it, so purged personal data does not linger there. Best effort: a reader
                     # can hold it back; the next checkpoint finishes the job.
+                    sql(self._db, "PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            return deleted
+
+    def forget(self, identity_hashes: Iterable[tuple[str, str]]) -> int:
+        """Delete every visit of the people named by ``(identity_key_id, identity_hash)`` pairs, uploaded
+        or not, with their outbox rows, in one transaction; returns how many visits went.
+
+        The province deleted these people's data on a verified request (``forget`` in the configuration). It
+        is the one deliberate exception to "never delete an un-uploaded visit": inside the transaction the
+        matching outbox rows are first marked forgotten (an ``uploaded_at`` stamp they never had), so the
+        ``outbox_keep_unuploaded`` trigger lets exactly these rows go; the trigger itself is untouched and
+        still refuses every other delete. No other connection ever sees the mark.
+        """
+        by_key: dict[str, set[str]] = {}
+        for key_id, digest in identity_hashes:
+            by_key.setdefault(key_id, set()).add(digest.lower())
+        if not by_key:
+            return 0
+        with self._lock:
+            self._check_writable()
+            deleted = 0
+            with self._translated("forget visits"):
+                with write_transaction(self._db):
+                    ids: list[int] = []
+                    for key_id, digests in sorted(by_key.items()):
+                        wanted = sorted(digests)
+                        for start in range(0, len(wanted), _CHUNK):
+                            query = VisitRow.select(VisitRow.id).where(
+                                (VisitRow.identity_key_id == key_id)
+                                & VisitRow.identity_hash.in_(wanted[start : start + _CHUNK])
+                            )
+                            ids += [int(row[0]) for row in query.tuples().execute(self._db)]
+                    for start in range(0, len(ids), _CHUNK):
+                        chunk = ids[start : start + _CHUNK]
+                        OutboxRow.update(uploaded_at=FORGOTTEN, parked_reason=FORGOTTEN).where(
+                            OutboxRow.visit.in_(chunk) & OutboxRow.uploaded_at.is_null()
+                        ).execute(self._db)
+                        OutboxRow.delete().where(OutboxRow.visit.in_(chunk)).execute(self._db)
+                        deleted += int(VisitRow.delete().where(VisitRow.id.in_(chunk)).execute(self._db))
+                if deleted:
+                    # As in purge: the deleted personal data must not linger in the WAL.
                     sql(self._db, "PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
             return deleted
 

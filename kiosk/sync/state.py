@@ -9,6 +9,9 @@
   then the index naming them replaces the previous index in one rename, so a power cut leaves the old
   configuration or the new one, never a mix. Older folders are removed afterwards. When the server cannot be
   reached, the last applied index simply stays. ``read_server_config(state_dir)`` reads it for the app.
+- ``forget`` in the pulled configuration: people whose data the province deleted on a verified request
+  (``forget_list``); the worker deletes their visits from the local record (``Store.forget``) before the
+  configuration is applied, and counts them in ``state.json`` and ``status.json`` (``forgotten``).
 - ``health.json`` (written by the app, optional): camera state and rates for the heartbeat
   (``health_file_source``).
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -49,6 +53,7 @@ SETTING_TYPES: Final[Mapping[str, Mapping[str, tuple[type, ...]]]] = {
 #: The heartbeat fields the app's health file may give.
 _MAX_FILE_BYTES: Final = 1024 * 1024
 _MAX_TOKEN_CHARS: Final = 512
+_HASH: Final = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +67,8 @@ class WorkerState:
     parked: int = 0
     #: The server refused the token (401): nothing is sent until the kiosk is enrolled again.
     auth_refused: bool = False
+    #: Visits deleted so far on the province's deletion requests (``forget``).
+    forgotten: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +83,8 @@ class SyncStatus:
     parked: int
     auth_refused: bool = False
     next_attempt_at: datetime | None = None
+    #: Visits deleted so far on the province's deletion requests.
+    forgotten: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +155,7 @@ class SyncState:
                 last_error=_opt_str(data.get("last_error")),
                 parked=int(data.get("parked", 0)),
                 auth_refused=bool(data.get("auth_refused", False)),
+                forgotten=int(data.get("forgotten", 0)),
             )
         except (AttributeError, TypeError, ValueError) as exc:
             log.warning("ignoring the damaged sync state file %s: %s", self.state_dir / STATE_FILE, exc)
@@ -162,6 +172,7 @@ class SyncState:
             "last_error": state.last_error,
             "parked": state.parked,
             "auth_refused": state.auth_refused,
+            "forgotten": state.forgotten,
         }
         self._write_json(self.state_dir / STATE_FILE, data, mode=0o600)
 
@@ -176,6 +187,7 @@ class SyncState:
             "parked": status.parked,
             "auth_refused": status.auth_refused,
             "next_attempt_at": _iso(status.next_attempt_at),
+            "forgotten": status.forgotten,
         }
         self._write_json(self.state_dir / STATUS_FILE, data, mode=0o644)
 
@@ -298,6 +310,7 @@ def read_status(state_dir: Path) -> SyncStatus | None:
             parked=int(data.get("parked", 0)),
             auth_refused=bool(data.get("auth_refused", False)),
             next_attempt_at=_time(data.get("next_attempt_at")),
+            forgotten=int(data.get("forgotten", 0)),
         )
     except (AttributeError, TypeError, ValueError):
         return None
@@ -341,6 +354,26 @@ def _settings(document: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             kept[key] = value
         out[section] = kept
     return out
+
+
+def forget_list(document: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The ``forget`` entries of a configuration as ``(identity_key_id, identity_hash)`` pairs (none when the
+    key is absent or null: an older server). Raises ``ProtocolError`` for any other shape."""
+    entries = document.get("forget")
+    if entries is None:
+        return ()
+    if not isinstance(entries, list):
+        raise ProtocolError("configuration forget: expected a JSON list")
+    pairs: list[tuple[str, str]] = []
+    for index, entry in enumerate(entries):
+        key_id = entry.get("key_id") if isinstance(entry, Mapping) else None
+        digest = entry.get("hash") if isinstance(entry, Mapping) else None
+        if not (isinstance(key_id, str) and key_id and isinstance(digest, str) and _HASH.fullmatch(digest)):
+            raise ProtocolError(
+                f'configuration forget[{index}]: expected {{"key_id": ..., "hash": <64 hex>}}'
+            )
+        pairs.append((key_id, digest))
+    return tuple(pairs)
 
 
 def _check_token(token: str) -> None:

@@ -9,7 +9,9 @@ One cycle (``SyncWorker.run_once``), when the back-off allows:
    again, counted, reported. ``413`` halves the batch, down to one visit.
 2. **Heartbeat** every ``sync.heartbeat_s``: backlog, oldest pending visit, parked visits, the app's health.
 3. **Configuration** every ``sync.config_poll_s`` with ``If-None-Match``; a new one is applied atomically
-   (``kiosk.sync.state``).
+   (``kiosk.sync.state``). Its ``forget`` list (people whose data the province deleted on a verified request)
+   is applied first: their visits leave the local record, un-uploaded ones included (``Store.forget``), so a
+   failure there leaves the old configuration and the next poll tries again.
 
 A retryable failure (no answer, 408, 429, 5xx, a truncated reply) ends the cycle and schedules the next
 attempt with capped exponential back-off and full jitter, at least ``Retry-After`` (``kiosk.sync.backoff``);
@@ -47,7 +49,7 @@ from kiosk.model import ClockReading
 from kiosk.store import Store
 from kiosk.sync.backoff import Backoff, BackoffState
 from kiosk.sync.client import ConfigResult, ServerClient, VisitStatus
-from kiosk.sync.state import SyncState, SyncStatus, WorkerState, read_server_config
+from kiosk.sync.state import SyncState, SyncStatus, WorkerState, forget_list, read_server_config
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,8 @@ class CycleReport:
     parked: int = 0
     heartbeat_sent: bool = False
     config_applied: bool = False
+    #: Visits deleted on the province's deletion requests in this cycle.
+    forgotten: int = 0
     error: str | None = None
     auth_refused: bool = False
     next_attempt_at: datetime | None = None
@@ -101,6 +105,8 @@ class CycleReport:
             text += "; heartbeat sent"
         if self.config_applied:
             text += "; new configuration applied"
+        if self.forgotten:
+            text += f"; forgot {self.forgotten} visits on the province's deletion requests"
         if self.error:
             text += f"; error: {self.error}"
         if self.next_attempt_at is not None and self.error:
@@ -119,6 +125,7 @@ class _Counts:
     retries: int = 0
     heartbeat_sent: bool = False
     config_applied: bool = False
+    forgotten: int = 0
 
 
 class SyncWorker:
@@ -212,6 +219,10 @@ class SyncWorker:
         except SyncError as exc:  # 403, an unexpected answer: retrying soon cannot change it
             error = str(exc)
             saved = replace(saved, backoff=self._backoff.gave_up(saved.backoff, now), last_error=error)
+        if counts.forgotten:
+            saved = replace(saved, forgotten=saved.forgotten + counts.forgotten)
+        # A configuration applied during this cycle moved the ETag on (``_maybe_pull_config``): keep it.
+        saved = replace(saved, config_etag=self._saved.config_etag)
         backlog = self._store.backlog()
         parked = self._store.parked_count()
         if counts.contacted or error is not None:
@@ -231,6 +242,7 @@ class SyncWorker:
             parked=parked,
             heartbeat_sent=counts.heartbeat_sent,
             config_applied=counts.config_applied,
+            forgotten=counts.forgotten,
             error=error,
             auth_refused=saved.auth_refused,
             next_attempt_at=saved.backoff.next_attempt_at,
@@ -345,6 +357,15 @@ class SyncWorker:
         if not isinstance(result, ConfigResult):
             return None
         try:
+            forget = forget_list(result.document)
+            if forget:
+                counts.forgotten = self._store.forget(forget)
+                if counts.forgotten:
+                    log.warning(
+                        "forgot %d visits of %d identity hashes on the province's deletion requests",
+                        counts.forgotten,
+                        len(forget),
+                    )
             self._state.apply_config(result, at=now)
         except (ProtocolError, ForbiddenError) as exc:
             log.error("the server's configuration was refused; the last one stays: %s", exc)
@@ -367,6 +388,7 @@ class SyncWorker:
                     parked=saved.parked,
                     auth_refused=saved.auth_refused,
                     next_attempt_at=saved.backoff.next_attempt_at,
+                    forgotten=saved.forgotten,
                 )
             )
         except SyncError as exc:  # the next cycle tries again; the outbox itself is intact

@@ -23,7 +23,7 @@ from typing import Any
 from django.db import transaction
 
 from server.errors import WrongDeviceError
-from server.province.models import Device, ForwardItem, UploadLog, Visit, VisitConflict
+from server.province.models import DeletionRequest, Device, ForwardItem, UploadLog, Visit, VisitConflict
 
 #: The protocol's visit fields, in the order docs/sync-protocol.md lists them: what the content hash covers.
 VISIT_FIELDS = (
@@ -150,8 +150,11 @@ def store_batch(device: Device, visits: Sequence[Mapping[str, Any]], *, now: dat
     with transaction.atomic():
         upload = UploadLog.objects.create(device=device, received_at=now, count=len(docs))
         already = set(Visit.objects.filter(uuid__in=uuids).values_list("uuid", flat=True))
+        forgotten = _forgotten({doc["identity_hash"] for doc in docs if doc["identity_hash"]})
         rows: list[Visit] = []
         for doc, digest in zip(docs, digests, strict=True):
+            if doc["identity_hash"] in forgotten:
+                continue  # deleted on request: never stored again (answered below, so the kiosk lets it go)
             if doc["uuid"] not in already:
                 already.add(doc["uuid"])
                 rows.append(_row(doc, digest, device, upload, now))
@@ -171,6 +174,11 @@ def store_batch(device: Device, visits: Sequence[Mapping[str, Any]], *, now: dat
         claimed: set[str] = set()
         for doc, digest in zip(docs, digests, strict=True):
             uuid = doc["uuid"]
+            if uuid not in kept and doc["identity_hash"] in forgotten:
+                # The person's data was deleted on a verified request after this kiosk recorded the visit:
+                # acknowledged as already handled, never stored; the kiosk's next configuration deletes it.
+                results.append(VisitResult(uuid, DUPLICATE))
+                continue
             upload_id, device_pk, kept_digest = kept[uuid]
             if upload_id == upload.pk and uuid not in claimed:
                 claimed.add(uuid)
@@ -198,3 +206,17 @@ def store_batch(device: Device, visits: Sequence[Mapping[str, Any]], *, now: dat
         upload.conflicts = len(conflicts)
         upload.save(update_fields=["stored", "duplicates", "conflicts"])
     return BatchResult(received_at=now, results=tuple(results), upload=upload)
+
+
+def _forgotten(hashes: set[str]) -> set[str]:
+    """Those of ``hashes`` that belong to a person deleted on request (under any of the province's keys)."""
+    if not hashes:
+        return set()
+    found = set(
+        DeletionRequest.objects.filter(identity_hash__in=hashes).values_list("identity_hash", flat=True)
+    )
+    for counts in DeletionRequest.objects.exclude(counts={}).values_list("counts", flat=True):
+        older = counts.get("also_hashed_as") if isinstance(counts, dict) else None  # {key id: hash}
+        if isinstance(older, dict):
+            found.update(h for h in older.values() if isinstance(h, str) and h in hashes)
+    return found

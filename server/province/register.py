@@ -19,6 +19,7 @@ from kiosk.model import PolicyMode
 from kiosk.payloads.trust import TrustList
 from kiosk.roster import Roster
 from server.errors import EnrolmentError, RegisterError
+from server.province.accounts import find_district, find_office
 from server.province.models import Device, EnrolmentCode, Location
 from server.province.secret import enrolment_code_hash, new_enrolment_code, new_token, sha256_hex
 
@@ -127,7 +128,16 @@ def enrol(code: str, *, now: datetime) -> tuple[Device, str]:
 
 
 #: What ``update_location`` may change; documents are given as files and checked as the kiosk will read them.
-LOCATION_FIELDS = ("name", "address", "district", "policy_mode", "repeat_window_s", "retention_days")
+LOCATION_FIELDS = (
+    "name",
+    "address",
+    "district",
+    "policy_mode",
+    "repeat_window_s",
+    "retention_days",
+    "district_unit",  # a District's name, or "none"
+    "office",  # an Office's id, or "none"
+)
 _HASH = re.compile(r"[0-9a-f]{64}")
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
 
@@ -155,6 +165,7 @@ def update_location(
             raise RegisterError("the repeat window is 0 to 3600 seconds")
         if key == "retention_days" and not (isinstance(value, int) and 1 <= value <= 3650):
             raise RegisterError("retention is 1 to 3650 days")
+    fields = _units(fields)
     loaded = {key: (None if path is None else _document(key, path)) for key, path in documents.items()}
     with transaction.atomic():
         location = Location.objects.select_for_update().get(pk=location.pk)
@@ -166,6 +177,31 @@ def update_location(
         location.config_version += 1
         location.save()
     return location
+
+
+def _units(fields: dict[str, object]) -> dict[str, object]:
+    """``district_unit`` (a name) and ``office`` (an id) as rows; "none" clears one. An office sets the district
+    too unless one is given, and the two must agree."""
+    fields = dict(fields)
+    district = fields.get("district_unit")
+    office = fields.get("office")
+    if isinstance(district, str):
+        fields["district_unit"] = None if district == "none" else find_district(district)
+    if isinstance(office, str):
+        if office == "none":
+            fields["office"] = None
+        elif not office.isdigit():
+            raise RegisterError(
+                f"--office {office!r}: an office id (see 'kiosk-server office list') or 'none'"
+            )
+        else:
+            row = find_office(int(office))
+            fields["office"] = row
+            if "district_unit" not in fields:
+                fields["district_unit"] = row.district
+            elif fields["district_unit"] != row.district:
+                raise RegisterError(f"office {row.pk} is in district {row.district.name!r}, not {district!r}")
+    return fields
 
 
 def _document(key: str, path: Path) -> Any:
