@@ -92,6 +92,7 @@ def clean_database() -> None:
         models.ViolationFlag,
         models.CitizenReport,
         models.RuleSettings,
+        models.VisitDay,
         models.VisitConflict,
         models.Visit,
         models.UploadLog,

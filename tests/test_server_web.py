@@ -67,8 +67,11 @@ def at(hour: int, minute: int = 0, days_ago: int = 0) -> datetime:
 
 
 def make_visit(device: Any, when: datetime, *, name: str = NAME, seq: int = 1) -> Any:
+    """A stored visit, counted into the per-day charts as an upload counts it (``server.province.rollup``)."""
+    from server.province import rollup
     from server.province.models import Visit
 
+    rollup.add([(device.location_id, when)])
     return Visit.objects.create(
         uuid=str(uuidlib.uuid4()),
         device=device,

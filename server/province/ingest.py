@@ -23,6 +23,7 @@ from typing import Any
 from django.db import transaction
 
 from server.errors import WrongDeviceError
+from server.province import rollup
 from server.province.models import DeletionRequest, Device, ForwardItem, UploadLog, Visit, VisitConflict
 
 #: The protocol's visit fields, in the order docs/sync-protocol.md lists them: what the content hash covers.
@@ -193,14 +194,13 @@ def store_batch(device: Device, visits: Sequence[Mapping[str, Any]], *, now: dat
         conflicts.sort(key=lambda row: (row.uuid, row.content_hash))  # in index order, as above
         VisitConflict.objects.bulk_create(conflicts, ignore_conflicts=True)
 
-        # The national forwarder's outbox, in the same transaction: every stored visit is forwarded once.
+        # In the same transaction: the national forwarder's outbox (every stored visit is forwarded once) and
+        # the visits-per-day counts the dashboard charts.
+        stored_now = list(Visit.objects.filter(upload=upload).values_list("pk", "location_id", "event_time"))
         ForwardItem.objects.bulk_create(
-            [
-                ForwardItem(visit_id=pk, queued_at=now)
-                for pk in Visit.objects.filter(upload=upload).values_list("pk", flat=True)
-            ],
-            ignore_conflicts=True,
+            [ForwardItem(visit_id=pk, queued_at=now) for pk, _, _ in stored_now], ignore_conflicts=True
         )
+        rollup.add((location_id, when) for _, location_id, when in stored_now if when is not None)
         upload.stored = sum(r.status == STORED for r in results)
         upload.duplicates = sum(r.status == DUPLICATE for r in results)
         upload.conflicts = len(conflicts)

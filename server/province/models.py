@@ -309,3 +309,17 @@ class DeletionRequest(models.Model):  # type: ignore[misc]
     identity_hash = models.CharField(max_length=128, db_index=True)
     #: what was deleted on the server (visits, conflicts, forward items), as proof in the audit log
     counts = models.JSONField(default=dict)
+
+
+class VisitDay(models.Model):  # type: ignore[misc]
+    """How many visits a location had on a local day (the province's time zone): the dashboard's charts over
+    weeks read this, not millions of visits. Kept by ``server.province.rollup`` in each upload's transaction;
+    anonymous counts, so retention and deletions leave them."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    n = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=["location", "day"], name="visit_day_once"),)
+        indexes = (models.Index(fields=["day"]),)

@@ -439,6 +439,7 @@ def seed_province(
     """Write a seeded province into the database and its planted list into ``data_dir``."""
     from django.db import transaction
 
+    from server.province import rollup
     from server.province.models import Device, District, Location, Office
     from server.province.rules import PROVINCE_TZ
 
@@ -548,6 +549,7 @@ def seed_province(
         Heartbeat.objects.bulk_create(beats, batch_size=BATCH)
         visit_count += len(visits)
         beat_count += len(beats)
+        rollup.rebuild()  # the visits went in without uploads: count them into the per-day charts
 
     absentees.sort(key=lambda a: (a["location"], a["day"]))
     path = Path(data_dir) / PLANTED_FILE
