@@ -2,7 +2,7 @@
 #   make demo   the kiosk pipeline on generated codes, then a local provincial server, the touchscreen app on the
 #               demo camera and the sync worker sending its visits to the server (scripts/demo)
 #   make test   lint, type-check, import contracts and the whole test suite
-.PHONY: demo test setup soak bench bench-wechat screenshots translations
+.PHONY: demo test setup soak bench bench-wechat screenshots server-screenshots translations
 
 demo: setup
 	scripts/demo
@@ -10,6 +10,9 @@ demo: setup
 # PNGs of every screen and state of the touchscreen app, both languages, 800x480 and 720x1280.
 screenshots: setup
 	.venv/bin/python scripts/screenshots --out docs/screenshots
+
+server-screenshots: setup
+	.venv/bin/python scripts/server-screenshots --out docs/screenshots/server
 
 # Update the translation files from the sources and compile them (ui/i18n/).
 translations: setup
