@@ -282,3 +282,23 @@ def test_location_set_refuses_bad_input_and_changes_nothing(
     assert status == 2 and expected in err, err
     location = Location.objects.get(code="HUE-0001")
     assert (location.config_version, location.deny_list, location.policy_mode) == (1, None, "log")
+
+
+def test_flags_thresholds_are_shown_changed_checked_and_reset(capsys: pytest.CaptureFixture[str]) -> None:
+    from server.province.rules import load_thresholds
+
+    status, out, _ = run(capsys, "flags", "thresholds")
+    assert status == 0 and "  device_silent_min = 60.0" in out
+    status, out, err = run(
+        capsys, "flags", "thresholds", "--set", "device_silent_min=90", "--set", "office_open=08:00"
+    )
+    assert status == 0, err
+    assert "* device_silent_min = 90.0" in out and "* office_open = '08:00'" in out
+    assert load_thresholds().device_silent_min == 90.0
+    status, _, err = run(capsys, "flags", "thresholds", "--set", "manual_share_max=2")
+    assert status == 2 and "manual_share_max=2: from 0 to 1" in err
+    status, _, err = run(capsys, "flags", "thresholds", "--set", "nonsense=1")
+    assert status == 2 and "unknown" in err
+    assert load_thresholds().manual_share_max == 0.30  # nothing saved by a refused change
+    run(capsys, "flags", "thresholds", "--reset", "device_silent_min", "--reset", "office_open")
+    assert load_thresholds().device_silent_min == 60.0 and load_thresholds().office_open == "07:30"

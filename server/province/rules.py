@@ -704,6 +704,15 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     listing.add_argument("--district", help="only this district (its name in the register)")
     listing.add_argument("--open", action="store_true", help="only flags not yet handled")
     listing.add_argument("--day", type=_day_arg, help="only this day, YYYY-MM-DD")
+    limits = actions.add_parser("thresholds", help="show the rules' thresholds, or change them")
+    limits.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="e.g. device_silent_min=90, manual_share_max=0.25, working_days=[0,1,2,3,4,5] (repeatable; JSON values)",
+    )
+    limits.add_argument("--reset", action="append", default=[], metavar="KEY", help="back to the default")
 
 
 def _day_arg(text: str) -> date:
@@ -736,7 +745,42 @@ def run(args: argparse.Namespace) -> int:
             )
         print(f"evaluated {len(days)} day(s) in {monotime.monotonic() - started:.1f} s")
         return 0
+    if args.action == "thresholds":
+        return _thresholds(args, now)
     return _list(args)
+
+
+def _thresholds(args: argparse.Namespace, now: datetime) -> int:
+    """Show the thresholds in force (``*`` = changed from the default); ``--set``/``--reset`` change them, checked
+    as a whole before anything is saved. Flags already written keep their evidence until the days are
+    evaluated again (``flags evaluate``)."""
+    import json
+
+    from django.db import transaction
+
+    from server.province.models import RuleSettings
+
+    with transaction.atomic():
+        row = RuleSettings.objects.select_for_update().order_by("pk").first() or RuleSettings(thresholds={})
+        document = dict(row.thresholds or {})
+        for item in args.set:
+            key, eq, text = item.partition("=")
+            if not eq:
+                raise RegisterError(f"--set {item!r}: expected KEY=VALUE, e.g. device_silent_min=90")
+            try:
+                document[key.strip()] = json.loads(text)
+            except json.JSONDecodeError:
+                document[key.strip()] = text.strip()  # a time such as 07:30
+        for key in args.reset:
+            document.pop(key.strip(), None)
+        current = Thresholds.from_settings(document)  # RegisterError names the bad key: nothing saved
+        if args.set or args.reset:
+            row.thresholds, row.changed_at = document, now
+            row.save()
+    for spec in dataclasses.fields(Thresholds):
+        mark = "*" if spec.name in document else " "
+        print(f"{mark} {spec.name} = {getattr(current, spec.name)!r}\t{spec.metadata.get('what', '')}")
+    return 0
 
 
 def _list(args: argparse.Namespace) -> int:
