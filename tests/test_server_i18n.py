@@ -135,3 +135,15 @@ def test_signed_in_pages_are_vietnamese_by_default_and_english_by_the_language_c
     page = html_of(client.get(path))
     assert english in page and vietnamese not in page
     assert "Sign out" in page
+
+
+def test_codes_on_pages_are_words_in_the_pages_language() -> None:
+    from django.template import Context, Template
+    from django.utils import translation
+
+    page = Template("{% load labels %}{{ d|label }} {{ o|label }} {{ c|label }} {{ x|label }}")
+    values = Context({"d": "in", "o": "granted", "c": "lost", "x": "something_new"})
+    with translation.override("vi"):
+        assert page.render(values) == "vào cho vào không hoạt động something_new"
+    with translation.override("en"):
+        assert page.render(values) == "in let in not working something_new"
