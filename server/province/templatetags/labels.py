@@ -28,8 +28,10 @@ LABELS: dict[str, Any] = {
 }
 
 
-@register.filter
 def label(code: Any) -> Any:
     if isinstance(code, str):
         return LABELS.get(code, code)
     return code
+
+
+register.filter("label", label)
