@@ -55,7 +55,7 @@ def test_visits_are_sent_with_the_protocol_field_names(tmp_path: Path) -> None:
     with open_store(sync_config(tmp_path)) as store:
         (visit,) = record(store, FakeClock(T0), 1)
     body = visit_json(visit)
-    assert set(body) == VISIT_FIELDS
+    assert list(body) == list(VISIT_FIELDS)  # every field, in the protocol document's order
     assert body["wall_time"] == "2026-11-29T08:00:00.000000+00:00"
     assert body["kind"] == "unknown" and body["warnings"] == [] and body["clock_synchronised"] is True
     assert visit_json(visit) == body  # the same content every time: a retry is a duplicate

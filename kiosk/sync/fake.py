@@ -15,45 +15,13 @@ the usual ones: ``reply(status, body)``, ``fail(exc)`` (nothing reaches the serv
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from kiosk.sync.protocol import VISIT_FIELDS, content_hash
 from kiosk.sync.transport import HttpRequest, HttpResponse
 
-#: The fields of an uploaded visit, exactly as the protocol names them.
-VISIT_FIELDS: Final = frozenset(
-    {
-        "uuid",
-        "seq",
-        "device_id",
-        "location_code",
-        "kind",
-        "identity_hash",
-        "identity_key_id",
-        "id_number",
-        "name",
-        "direction",
-        "outcome",
-        "reason",
-        "wall_time",
-        "clock_synchronised",
-        "boot_id",
-        "monotonic_s",
-        "privacy_notice_version",
-        "manual",
-        "warnings",
-        "guard",
-        "note",
-        "original_outcome",
-        "original_reason",
-        "overrides_uuid",
-    }
-)
-#: Fields added after version 1 of the protocol first shipped: left out of the content hash while null, so a
-#: visit without them hashes as it did before they existed (docs/sync-protocol.md).
-HASH_OMITS_NULL: Final = frozenset({"overrides_uuid"})
 SERVER_TIME: Final = "2026-11-29T08:00:00.000+00:00"
 
 Handle = Callable[[], HttpResponse]
@@ -87,14 +55,6 @@ def lose_reply(exc: BaseException) -> Fault:
         raise exc
 
     return action
-
-
-def content_hash(visit: Mapping[str, Any]) -> str:
-    """SHA-256 of the visit's canonical JSON (sorted keys, compact separators; a null field of
-    ``HASH_OMITS_NULL`` left out), as the server keeps it."""
-    doc = {k: v for k, v in visit.items() if not (k in HASH_OMITS_NULL and v is None)}
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class FakeServer:
@@ -201,7 +161,7 @@ class FakeServer:
             detail = f"at most {self.max_visits} visits per request"
             return json_reply(413, {**_error("batch_too_large", detail), "max_visits": self.max_visits})
         for index, visit in enumerate(visits):
-            if not isinstance(visit, dict) or set(visit) != VISIT_FIELDS:
+            if not isinstance(visit, dict) or set(visit) != set(VISIT_FIELDS):
                 return json_reply(
                     422, _error("invalid_visit", f"visit {index}: the fields are not the protocol's")
                 )

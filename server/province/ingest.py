@@ -13,8 +13,6 @@ different orders never deadlock on PostgreSQL (SQLite's IMMEDIATE transactions t
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,41 +20,10 @@ from typing import Any
 
 from django.db import transaction
 
+from kiosk.sync.protocol import HASH_OMITS_NULL, VISIT_FIELDS, content_hash
 from server.errors import WrongDeviceError
 from server.province import rollup
 from server.province.models import DeletionRequest, Device, ForwardItem, UploadLog, Visit, VisitConflict
-
-#: The protocol's visit fields, in the order docs/sync-protocol.md lists them: what the content hash covers.
-VISIT_FIELDS = (
-    "uuid",
-    "seq",
-    "device_id",
-    "location_code",
-    "kind",
-    "identity_hash",
-    "identity_key_id",
-    "id_number",
-    "name",
-    "direction",
-    "outcome",
-    "reason",
-    "wall_time",
-    "clock_synchronised",
-    "boot_id",
-    "monotonic_s",
-    "privacy_notice_version",
-    "manual",
-    "warnings",
-    "guard",
-    "note",
-    "original_outcome",
-    "original_reason",
-    "overrides_uuid",
-)
-#: Fields added after version 1 of the protocol first shipped. An older kiosk leaves them out; ``canonical``
-#: makes an absent one null, and ``content_hash`` leaves a null one out, so a visit without them (absent or
-#: null) hashes exactly as it did before they existed: an older kiosk's retry stays a duplicate.
-HASH_OMITS_NULL = frozenset({"overrides_uuid"})
 
 STORED = "stored"
 DUPLICATE = "duplicate"
@@ -76,14 +43,6 @@ def canonical(visit: Mapping[str, Any]) -> dict[str, Any]:
     doc["warnings"] = list(visit["warnings"])
     doc["monotonic_s"] = float(visit["monotonic_s"])
     return doc
-
-
-def content_hash(doc: Mapping[str, Any]) -> str:
-    """SHA-256 of the canonical JSON: sorted keys, compact separators, UTF-8; a null field of
-    ``HASH_OMITS_NULL`` left out."""
-    hashed = {k: v for k, v in doc.items() if not (k in HASH_OMITS_NULL and v is None)}
-    text = json.dumps(hashed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -298,7 +298,8 @@ class _Builder:
         override: bool,
         unsynced: bool,
     ) -> Any:
-        from server.province.ingest import canonical, content_hash
+        from kiosk.sync.protocol import content_hash
+        from server.province.ingest import canonical
         from server.province.models import Visit
 
         rng = self.rng
