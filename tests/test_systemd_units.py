@@ -15,7 +15,9 @@ APP_UNITS = ["kiosk.service", "kiosk-headless.service"]
 ALL_UNITS = [*APP_UNITS, "kiosk-sync.service"]
 #: On the provincial server, not on a kiosk: its own user and data directory, the same sandbox.
 SERVER_UNIT = "kiosk-server.service"
-VERIFIED_UNITS = [*ALL_UNITS, SERVER_UNIT]
+#: Beside it on the provincial server: the national forwarder and the nightly jobs.
+SERVER_JOBS = ["kiosk-server-forward.service", "kiosk-server-daily.service"]
+VERIFIED_UNITS = [*ALL_UNITS, SERVER_UNIT, *SERVER_JOBS, "kiosk-server-daily.timer"]
 TRUE = {"yes", "true", "on", "1"}
 
 Unit = dict[str, list[tuple[str, str]]]
@@ -88,11 +90,11 @@ def exec_start(unit: Unit) -> list[str]:
 # --- safety properties ---------------------------------------------------------------------------------------
 
 
-def check_user_restart_and_sandbox(unit: Unit, user: str, data_dir: str) -> None:
+def check_user_restart_and_sandbox(unit: Unit, user: str, data_dir: str, restart: str = "always") -> None:
     """What every service here promises: its own unprivileged user, restarts, writes only ``data_dir``."""
     assert last(unit, "Service", "User") == user  # not root, not 0, not DynamicUser (data keeps its owner)
     assert last(unit, "Service", "Group") == user
-    assert last(unit, "Service", "Restart") == "always"
+    assert last(unit, "Service", "Restart") == restart
     assert seconds(last(unit, "Service", "RestartSec") or "0") > 0
     assert last(unit, "Service", "NoNewPrivileges") in TRUE
     assert last(unit, "Service", "ProtectSystem") == "strict"
@@ -217,6 +219,33 @@ def test_server_unit_runs_kiosk_server_sandboxed_behind_loopback() -> None:
     assert seconds(last(unit, "Service", "TimeoutStopSec") or "90s") > GRACEFUL_TIMEOUT_S
 
 
+@pytest.mark.parametrize("name", SERVER_JOBS)
+def test_server_jobs_run_real_commands_as_the_server_user_sandboxed(name: str) -> None:
+    from server.cli import build_parser
+
+    unit = load(name)
+    # A oneshot job is tried again after a failure; the forwarder runs always.
+    oneshot = last(unit, "Service", "Type") == "oneshot"
+    check_user_restart_and_sandbox(
+        unit, "kiosk-server", "/var/lib/kiosk-server", "on-failure" if oneshot else "always"
+    )
+    commands = values(unit, "Service", "ExecStart")
+    assert commands
+    for line in commands:
+        argv = shlex.split(line)
+        assert argv[0] == "/opt/kiosk/venv/bin/kiosk-server"
+        build_parser().parse_args(argv[1:])  # options kiosk-server really has (SystemExit otherwise)
+    assert values(unit, "Service", "EnvironmentFile") == ["-/etc/kiosk-server/env"]
+
+
+def test_the_nightly_timer_starts_the_nightly_jobs() -> None:
+    timer = load("kiosk-server-daily.timer")
+    assert last(timer, "Timer", "Persistent") in TRUE
+    assert last(timer, "Timer", "OnCalendar")
+    assert values(timer, "Install", "WantedBy") == ["timers.target"]
+    assert last(load("kiosk-server-daily.service"), "Service", "Type") == "oneshot"
+
+
 def test_gunicorn_still_tells_systemd_it_is_ready() -> None:
     """kiosk-server.service is Type=notify because gunicorn's arbiter sends READY=1 when it listens."""
     import inspect
@@ -251,7 +280,8 @@ def verify_root(tmp_path: Path, units: dict[str, str]) -> Path:
     (root / "etc/systemd/system").mkdir(parents=True)
     for name, text in units.items():
         (root / "etc/systemd/system" / name).write_text(text, encoding="utf-8")
-        for arg in exec_start(parse_unit(text)):
+        commands = values(parse_unit(text), "Service", "ExecStart")  # none in a timer; several in a oneshot
+        for arg in (a.lstrip("@-:+!") for command in commands for a in shlex.split(command)):
             if arg.startswith("/") and not (root / arg.lstrip("/")).exists():
                 stub = root / arg.lstrip("/")
                 stub.parent.mkdir(parents=True, exist_ok=True)
