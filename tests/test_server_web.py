@@ -243,6 +243,30 @@ def test_sign_in_and_out_need_the_csrf_token_and_the_password_is_argon2() -> Non
     assert client.get("/").status_code == 302
 
 
+def test_repeated_failed_sign_ins_are_audited_then_refused_for_a_while() -> None:
+    from django.test import Client
+    from django.utils import timezone
+
+    from server.province.accounts import add_account
+    from server.province.models import AuditEntry
+    from server.web.accounts import MAX_FAILURES
+
+    add_account("ward", role="province", password=PASSWORD)
+    client = Client()
+    for _ in range(MAX_FAILURES):
+        assert client.post("/login/", {"username": "ward", "password": "guess"}).status_code == 200
+    failures = AuditEntry.objects.filter(action="login_failed")
+    assert failures.count() == MAX_FAILURES
+    assert all(e.detail["username"] == "ward" and len(e.detail["client"]) == 64 for e in failures)
+    assert all("guess" not in str(e.detail) for e in failures)
+    # Now even the right password is not checked until the window has passed.
+    refused = client.post("/login/", {"username": "ward", "password": PASSWORD})
+    assert refused.status_code == 429 and refused["Retry-After"] == "900"
+    assert "15" in refused.content.decode() and client.get("/").status_code == 302
+    AuditEntry.objects.filter(action="login_failed").update(at=timezone.now() - timedelta(minutes=16))
+    assert client.post("/login/", {"username": "ward", "password": PASSWORD}).status_code == 302
+
+
 def test_a_disabled_account_cannot_sign_in(capsys: pytest.CaptureFixture[str]) -> None:
     from django.test import Client
 
