@@ -267,6 +267,25 @@ def test_repeated_failed_sign_ins_are_audited_then_refused_for_a_while() -> None
     assert client.post("/login/", {"username": "ward", "password": PASSWORD}).status_code == 302
 
 
+def test_a_new_password_from_the_operator_lifts_a_lockout() -> None:
+    from django.test import Client
+
+    from server.errors import RegisterError
+    from server.province.accounts import add_account, set_password
+    from server.web.accounts import MAX_FAILURES
+
+    add_account("ward", role="province", password=PASSWORD)
+    client = Client()
+    for _ in range(MAX_FAILURES):
+        client.post("/login/", {"username": "ward", "password": "guess"})
+    with pytest.raises(RegisterError, match="too short"):
+        set_password("ward", "short")
+    set_password("ward", "a-brand-new-password-7")
+    assert (
+        client.post("/login/", {"username": "ward", "password": "a-brand-new-password-7"}).status_code == 302
+    )
+
+
 def test_a_disabled_account_cannot_sign_in(capsys: pytest.CaptureFixture[str]) -> None:
     from django.test import Client
 

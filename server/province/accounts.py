@@ -40,6 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     )
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin (one line)")
     actions.add_parser("list", help="list accounts and their roles")
+    reset = actions.add_parser("password", help="give an account a new password (and lift a sign-in lockout)")
+    reset.add_argument("username")
+    reset.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin (one line)"
+    )
     for action, what in (("disable", "stop an account signing in"), ("enable", "let it sign in again")):
         sub = actions.add_parser(action, help=what)
         sub.add_argument("username")
@@ -57,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
             password=password,
         )
         print(f"account {account.user.get_username()} added: {describe(account)}")
+        return 0
+    if args.action == "password":
+        set_password(args.username, _read_password(args.password_stdin))
+        print(f"account {args.username}: new password set")
         return 0
     if args.action in ("disable", "enable"):
         set_active(args.username, active=args.action == "enable")
@@ -118,16 +127,7 @@ def add_account(
         raise RegisterError(f"role {role!r}: one of {', '.join(ROLES)}")
     candidate = User(username=username)
     try:
-        password_validation.validate_password(
-            password,
-            candidate,
-            password_validators=[
-                password_validation.MinimumLengthValidator(MIN_PASSWORD_CHARS),
-                password_validation.UserAttributeSimilarityValidator(),
-                password_validation.CommonPasswordValidator(),
-                password_validation.NumericPasswordValidator(),
-            ],
-        )
+        password_validation.validate_password(password, candidate, password_validators=_validators())
     except ValidationError as exc:
         raise RegisterError("the password is not accepted: " + " ".join(exc.messages)) from None
     try:
@@ -143,6 +143,39 @@ def add_account(
     except IntegrityError:
         raise RegisterError(f"an account named {username!r} already exists") from None
     return account
+
+
+def _validators() -> list[Any]:
+    """What a password must pass, at creation and at every change."""
+    from django.contrib.auth import password_validation
+
+    return [
+        password_validation.MinimumLengthValidator(MIN_PASSWORD_CHARS),
+        password_validation.UserAttributeSimilarityValidator(),
+        password_validation.CommonPasswordValidator(),
+        password_validation.NumericPasswordValidator(),
+    ]
+
+
+def set_password(username: str, password: str) -> None:
+    """A new password, checked by the same validators as at creation; the account's failed sign-ins are
+    forgotten, so a locked-out officer can sign in at once."""
+    from django.contrib.auth import password_validation
+    from django.contrib.auth.models import User
+    from django.core.exceptions import ValidationError
+
+    from server.province.models import AuditEntry
+
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        raise RegisterError(f"no account named {username!r}")
+    try:
+        password_validation.validate_password(password, user, password_validators=_validators())
+    except ValidationError as exc:
+        raise RegisterError("the password is not accepted: " + " ".join(exc.messages)) from None
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    AuditEntry.objects.filter(action="login_failed", detail__username=username).delete()
 
 
 def set_active(username: str, *, active: bool) -> None:
