@@ -589,6 +589,18 @@ def validate(config: Config) -> None:
 
 #: Plain http:// is allowed only to these hosts (this machine: the demo server).
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+
+
+def plain_http_allowed(url: str) -> bool:
+    """Whether ``url`` is ``https://``, or plain ``http://`` to this machine (``LOOPBACK_HOSTS``): the one rule
+    for every address the product sends records to (the kiosks' server, the province's national endpoint).
+    ``ValueError`` for text that is not a URL at all."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    return parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
+
+
 #: ``sync.*`` number ranges, inclusive: (low, high, unit).
 _SYNC_RANGES: dict[str, tuple[float, float, str]] = {
     "batch_size": (1, 500, "visits"),
@@ -606,10 +618,10 @@ def _validate_sync(sync: SyncConfig) -> None:
     if url:
         try:
             parts = urlsplit(url)
-            loopback = parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
+            allowed = plain_http_allowed(url)
         except ValueError as exc:  # e.g. an unclosed [IPv6 bracket
             raise ConfigError("sync.server_url", f"{_show(url)} is not a URL: {exc}") from None
-        if not (url.startswith("https://") or (url.startswith("http://") and loopback)):
+        if not allowed:
             raise ConfigError(
                 "sync.server_url",
                 f"{_show(url)}: must start with https:// (TLS is never turned off); plain http:// is allowed "

@@ -307,26 +307,13 @@ class ServerClient:
                 index = int(found.group()) if found else None
             return InvalidVisit(what, index=index, detail=detail)
         if status in (400, 408, 429) or 500 <= status <= 599:
-            return RetryableError(what, code=code, status=status, retry_after_s=self._retry_after(reply))
+            return RetryableError(
+                what,
+                code=code,
+                status=status,
+                retry_after_s=retry_after_s(reply, self._wall() if self._wall else None),
+            )
         return ProtocolError(what, code=code, status=status)
-
-    def _retry_after(self, reply: HttpResponse) -> float | None:
-        """``Retry-After`` in seconds (a number, or an HTTP date against the reply's ``Date``), capped."""
-        text = (reply.header("Retry-After") or "").strip()
-        if not text:
-            return None
-        seconds: float | None
-        if text.isascii() and text.isdigit():
-            seconds = float(text[:12])
-        else:
-            seconds = None
-            when = _http_date(text)
-            now = _http_date(reply.header("Date") or "") or (self._wall() if self._wall else None)
-            if when is not None and now is not None:
-                seconds = (when - now).total_seconds()
-        if seconds is None or math.isnan(seconds):
-            return None
-        return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
     @staticmethod
     def _json_object(reply: HttpResponse) -> dict[str, Any]:
@@ -342,6 +329,27 @@ class ServerClient:
         if not isinstance(body, dict):
             raise RetryableError("the server's reply is not a JSON object", status=reply.status)
         return body
+
+
+def retry_after_s(reply: HttpResponse, now: datetime | None = None) -> float | None:
+    """``Retry-After`` in seconds, capped at ``MAX_RETRY_AFTER_S``: a number, or an HTTP date measured against
+    the reply's own ``Date`` (else ``now``, the caller's clock); None when absent or unreadable. The kiosk's
+    client and the province's national forwarder both read it here."""
+    text = (reply.header("Retry-After") or "").strip()
+    if not text:
+        return None
+    seconds: float | None
+    if text.isascii() and text.isdigit():
+        seconds = float(text[:12])
+    else:
+        seconds = None
+        when = _http_date(text)
+        reference = _http_date(reply.header("Date") or "") or now
+        if when is not None and reference is not None:
+            seconds = (when - reference).total_seconds()
+    if seconds is None or math.isnan(seconds):
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
 def _error_body(reply: HttpResponse) -> tuple[str | None, str, dict[str, Any]]:

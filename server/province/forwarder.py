@@ -39,8 +39,6 @@ The field mapping (``KIOSK_SERVER_FORWARD_MAPPING``, a JSON file ``{"<national f
 from __future__ import annotations
 
 import argparse
-import email.utils
-import ipaddress
 import json
 import logging
 import math
@@ -56,8 +54,10 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
+from kiosk.config import plain_http_allowed
 from kiosk.errors import RetryableError, SyncError, TransportError
-from kiosk.sync.backoff import MAX_RETRY_AFTER_S, Backoff, BackoffState
+from kiosk.sync.backoff import Backoff, BackoffState
+from kiosk.sync.client import retry_after_s
 from kiosk.sync.transport import HttpRequest, HttpResponse, Transport
 from server.errors import RegisterError
 
@@ -186,25 +186,20 @@ class ForwardSettings:
 
 
 def check_url(url: str) -> str:
-    """``url`` if it is ``https://``, or ``http://`` to a loopback address; else a ``RegisterError``."""
+    """``url`` if it is ``https://``, or ``http://`` to this machine (``kiosk.config.plain_http_allowed``, the
+    kiosks' rule too); else a ``RegisterError``."""
     name = "KIOSK_SERVER_FORWARD_URL"
     if not url:
         raise RegisterError(f"{name} is not set: the national endpoint's https:// URL")
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return url
-    if parts.scheme == "http" and parts.hostname and _loopback(parts.hostname):
-        return url
-    raise RegisterError(f"{name}: {url!r} must be an https:// URL (http:// only to a loopback address)")
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        allowed = plain_http_allowed(url) and bool(urlsplit(url).hostname)
     except ValueError:
-        return False
+        allowed = False
+    if not allowed:
+        raise RegisterError(
+            f"{name}: {url!r} must be an https:// URL (http:// only to 127.0.0.1 or localhost, for tests)"
+        )
+    return url
 
 
 def read_token(path_text: str) -> str:
@@ -559,7 +554,7 @@ class Forwarder:
         if reply.status == 413:
             raise _TooLargeError(what, status=413)
         if reply.status in (408, 429) or 500 <= reply.status <= 599:
-            raise RetryableError(what, status=reply.status, retry_after_s=retry_after_s(reply))
+            raise RetryableError(what, status=reply.status, retry_after_s=retry_after_s(reply, self._clock()))
         if reply.status != 200:
             raise SyncError(f"{what}: not retried before the back-off's cap", status=reply.status)
         return parse_results(reply)
@@ -586,22 +581,6 @@ class Forwarder:
         finally:
             self._stop = None
         return report
-
-
-def retry_after_s(reply: HttpResponse) -> float | None:
-    """``Retry-After`` in seconds (a number or an HTTP date), capped; None when absent or unreadable."""
-    text = (reply.header("Retry-After") or "").strip()
-    if not text:
-        return None
-    if text.isascii() and text.isdigit():
-        return min(float(text[:12]), MAX_RETRY_AFTER_S)
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return min(max((when - datetime.now(UTC)).total_seconds(), 0.0), MAX_RETRY_AFTER_S)
 
 
 def parse_results(reply: HttpResponse) -> list[tuple[str, str, str]]:
