@@ -23,6 +23,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid as uuidlib
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -106,6 +107,42 @@ def clean_database() -> None:
     ):
         model.objects.all().delete()
     User.objects.all().delete()
+
+
+def visit_doc(device_id: str, location_code: str, seq: int = 1, **changes: Any) -> dict[str, Any]:
+    """One uploaded visit as the protocol has it (every field of ``kiosk.sync.protocol.VISIT_FIELDS``): a granted
+    citizen ID by default, ``changes`` over it. ``wall_time`` may be text or an aware datetime."""
+    from kiosk.sync.protocol import VISIT_FIELDS
+
+    doc: dict[str, Any] = {
+        "uuid": str(uuidlib.uuid4()),
+        "seq": seq,
+        "device_id": device_id,
+        "location_code": location_code,
+        "kind": "cccd",
+        "identity_hash": "ab" * 32,
+        "identity_key_id": "hue-2026",
+        "id_number": "046090001234",
+        "name": "Nguyễn Văn An",
+        "direction": "in",
+        "outcome": "granted",
+        "reason": "ok",
+        "wall_time": "2026-11-29T08:15:02.123+07:00",
+        "clock_synchronised": True,
+        "boot_id": "b0" * 16,
+        "monotonic_s": 1234.5,
+        "privacy_notice_version": "2026-01",
+        "manual": False,
+        "warnings": [],
+        "guard": None,
+        "note": None,
+        "original_outcome": None,
+        "original_reason": None,
+        "overrides_uuid": None,
+    }
+    assert tuple(doc) == VISIT_FIELDS, "keep this builder in step with the protocol"
+    doc.update(changes)
+    return doc
 
 
 # -- a real server ----------------------------------------------------------------------------------------

@@ -72,34 +72,9 @@ def get(client: Any, path: str, token: str | None = None, **headers: str) -> Any
 
 
 def visit(seq: int = 1, **changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "uuid": str(uuidlib.uuid4()),
-        "seq": seq,
-        "device_id": DEVICE,
-        "location_code": LOCATION,
-        "kind": "cccd",
-        "identity_hash": "ab" * 32,
-        "identity_key_id": "hue-2026",
-        "id_number": "046090001234",
-        "name": "Nguyễn Văn An",
-        "direction": "in",
-        "outcome": "granted",
-        "reason": "ok",
-        "wall_time": "2026-11-29T08:15:02.123+07:00",
-        "clock_synchronised": True,
-        "boot_id": "b0" * 16,
-        "monotonic_s": 1234.5,
-        "privacy_notice_version": "2026-01",
-        "manual": False,
-        "warnings": [],
-        "guard": None,
-        "note": None,
-        "original_outcome": None,
-        "original_reason": None,
-        "overrides_uuid": None,
-    }
-    base.update(changes)
-    return base
+    return server_support.visit_doc(
+        changes.pop("device_id", DEVICE), changes.pop("location_code", LOCATION), seq, **changes
+    )
 
 
 def upload(client: Any, token: str, visits: list[dict[str, Any]]) -> Any:

@@ -18,7 +18,6 @@ import os
 import signal
 import subprocess
 import sys
-import uuid as uuidlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -75,32 +74,17 @@ def store_visits(count: int, *, start: int = 1, batch: int = 500) -> list[str]:
         register.add_device(DEVICE, LOCATION)
     device = Device.objects.get(device_id=DEVICE)
     visits = [
-        {
-            "uuid": str(uuidlib.uuid4()),
-            "seq": seq,
-            "device_id": DEVICE,
-            "location_code": LOCATION,
-            "kind": "cccd",
-            "identity_hash": f"{seq:064x}",
-            "identity_key_id": "hue-2026",
-            "id_number": f"046{seq:09d}",
-            "name": f"Nguyễn Văn {seq}",
-            "direction": "in" if seq % 2 else "out",
-            "outcome": "granted",
-            "reason": "ok",
-            "wall_time": T0 + timedelta(seconds=seq),
-            "clock_synchronised": True,
-            "boot_id": "b0" * 16,
-            "monotonic_s": float(seq),
-            "privacy_notice_version": "2026-01",
-            "manual": False,
-            "warnings": [],
-            "guard": None,
-            "note": None,
-            "original_outcome": None,
-            "original_reason": None,
-            "overrides_uuid": None,
-        }
+        server_support.visit_doc(
+            DEVICE,
+            LOCATION,
+            seq,
+            identity_hash=f"{seq:064x}",
+            id_number=f"046{seq:09d}",
+            name=f"Nguyễn Văn {seq}",
+            direction="in" if seq % 2 else "out",
+            wall_time=T0 + timedelta(seconds=seq),
+            monotonic_s=float(seq),
+        )
         for seq in range(start, start + count)
     ]
     for first in range(0, count, batch):

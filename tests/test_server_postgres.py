@@ -14,7 +14,6 @@ import re
 import threading
 import time
 import urllib.request
-import uuid as uuidlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -77,33 +76,11 @@ def new_code(data: Path, url: str) -> str:
 
 
 def visit(seq: int, **changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "uuid": str(uuidlib.uuid4()),
-        "seq": seq,
-        "device_id": DEVICE,
-        "location_code": LOCATION,
-        "kind": "cccd",
-        "identity_hash": "ab" * 32,
-        "identity_key_id": "hue-2026",
-        "id_number": "046090001234",
-        "name": "Nguyễn Văn An",
-        "direction": "in",
-        "outcome": "granted",
-        "reason": "ok",
-        "wall_time": "2026-11-29T08:15:02.123+07:00",
-        "clock_synchronised": True,
-        "boot_id": "b0" * 16,
-        "monotonic_s": 1234.5,
-        "privacy_notice_version": "2026-01",
-        "manual": False,
-        "warnings": [],
-        "guard": None,
-        "note": None,
-        "original_outcome": None,
-        "original_reason": None,
-    }
-    base.update(changes)
-    return base
+    doc = server_support.visit_doc(
+        changes.pop("device_id", DEVICE), changes.pop("location_code", LOCATION), seq, **changes
+    )
+    del doc["overrides_uuid"]  # as a kiosk from before the field sends it
+    return doc
 
 
 def post(url: str, path: str, body: Any, token: str | None = None) -> tuple[int, Any]:

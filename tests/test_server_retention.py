@@ -73,32 +73,18 @@ def store(
 
     dev = device()
     seq = dev.visits.count() + 1
-    visit = {
-        "uuid": str(uuidlib.uuid4()),
-        "seq": seq,
-        "device_id": DEVICE,
-        "location_code": LOCATION,
-        "kind": "cccd" if id_number else "unknown",
-        "identity_hash": key.hash(f"id:{id_number}") if id_number else None,
-        "identity_key_id": key.key_id if id_number else None,
-        "id_number": id_number,
-        "name": "Nguyễn Văn An" if id_number else None,
-        "direction": "in",
-        "outcome": "granted",
-        "reason": "ok",
-        "wall_time": when,
-        "clock_synchronised": True,
-        "boot_id": "b0" * 16,
-        "monotonic_s": float(seq),
-        "privacy_notice_version": "2026-01",
-        "manual": False,
-        "warnings": [],
-        "guard": None,
-        "note": None,
-        "original_outcome": None,
-        "original_reason": None,
-        "overrides_uuid": None,
-    }
+    visit = server_support.visit_doc(
+        DEVICE,
+        LOCATION,
+        seq,
+        kind="cccd" if id_number else "unknown",
+        identity_hash=key.hash(f"id:{id_number}") if id_number else None,
+        identity_key_id=key.key_id if id_number else None,
+        id_number=id_number,
+        name="Nguyễn Văn An" if id_number else None,
+        wall_time=when,
+        monotonic_s=float(seq),
+    )
     result = ingest.store_batch(dev, [visit], now=received or when)
     if answers is not None:
         answers.extend(r.status for r in result.results)

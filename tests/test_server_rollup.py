@@ -38,32 +38,21 @@ def _device(code: str) -> Any:
 
 
 def _visit(device: Any, when: datetime, seq: int, *, synchronised: bool = True) -> dict[str, Any]:
-    return {
-        "uuid": str(uuidlib.uuid4()),
-        "seq": seq,
-        "device_id": device.device_id,
-        "location_code": device.location.code,
-        "kind": "unknown",
-        "identity_hash": None,
-        "identity_key_id": None,
-        "id_number": None,
-        "name": None,
-        "direction": "in",
-        "outcome": "refused",
-        "reason": "unknown_format",
-        "wall_time": when,
-        "clock_synchronised": synchronised,
-        "boot_id": "b" * 32,
-        "monotonic_s": float(seq),
-        "privacy_notice_version": "2026-01",
-        "manual": False,
-        "warnings": [],
-        "guard": None,
-        "note": None,
-        "original_outcome": None,
-        "original_reason": None,
-        "overrides_uuid": None,
-    }
+    return server_support.visit_doc(
+        device.device_id,
+        device.location.code,
+        seq,
+        kind="unknown",
+        identity_hash=None,
+        identity_key_id=None,
+        id_number=None,
+        name=None,
+        outcome="refused",
+        reason="unknown_format",
+        wall_time=when,
+        clock_synchronised=synchronised,
+        monotonic_s=float(seq),
+    )
 
 
 def _direct() -> dict[tuple[int, Any], int]:

@@ -8,7 +8,6 @@ import base64
 import csv
 import io
 import json
-import uuid as uuidlib
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -115,32 +114,21 @@ class Province:
         from server.province.ingest import store_batch
 
         self.seq += 1
-        doc = {
-            "uuid": str(uuidlib.uuid4()),
-            "seq": self.seq,
-            "device_id": f"gate-{code}",
-            "location_code": code,
-            "kind": "cccd" if id_number else "manual",
-            "identity_hash": key.hash(f"id:{id_number}") if id_number else None,
-            "identity_key_id": key.key_id if id_number else None,
-            "id_number": id_number,
-            "name": name,
-            "direction": direction,
-            "outcome": "granted",
-            "reason": "ok",
-            "wall_time": wall,
-            "clock_synchronised": synchronised,
-            "boot_id": "b0" * 16,
-            "monotonic_s": float(self.seq),
-            "privacy_notice_version": "2026-01",
-            "manual": id_number is None,
-            "warnings": [],
-            "guard": None,
-            "note": None,
-            "original_outcome": None,
-            "original_reason": None,
-            "overrides_uuid": None,
-        }
+        doc = server_support.visit_doc(
+            f"gate-{code}",
+            code,
+            self.seq,
+            kind="cccd" if id_number else "manual",
+            identity_hash=key.hash(f"id:{id_number}") if id_number else None,
+            identity_key_id=key.key_id if id_number else None,
+            id_number=id_number,
+            name=name,
+            direction=direction,
+            wall_time=wall,
+            clock_synchronised=synchronised,
+            monotonic_s=float(self.seq),
+            manual=id_number is None,
+        )
         result = store_batch(self.devices[code], [doc], now=received or wall + timedelta(minutes=2))
         assert result.results[0].status == "stored"
 
