@@ -125,6 +125,8 @@ class _Counts:
     retries: int = 0
     heartbeat_sent: bool = False
     config_applied: bool = False
+    #: the ETag of the configuration applied in this cycle, if one was
+    config_etag: str | None = None
     forgotten: int = 0
 
 
@@ -221,8 +223,8 @@ class SyncWorker:
             saved = replace(saved, backoff=self._backoff.gave_up(saved.backoff, now), last_error=error)
         if counts.forgotten:
             saved = replace(saved, forgotten=saved.forgotten + counts.forgotten)
-        # A configuration applied during this cycle moved the ETag on (``_maybe_pull_config``): keep it.
-        saved = replace(saved, config_etag=self._saved.config_etag)
+        if counts.config_etag is not None:
+            saved = replace(saved, config_etag=counts.config_etag)
         backlog = self._store.backlog()
         parked = self._store.parked_count()
         if counts.contacted or error is not None:
@@ -370,7 +372,7 @@ class SyncWorker:
         except (ProtocolError, ForbiddenError) as exc:
             log.error("the server's configuration was refused; the last one stays: %s", exc)
             return f"configuration refused: {exc}"
-        self._saved = replace(self._saved, config_etag=result.etag)
+        counts.config_etag = result.etag
         counts.config_applied = True
         log.info("applied the server's configuration %s", result.etag)
         return None
